@@ -1,0 +1,312 @@
+"""The `throughline` command."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from bot.clock import parse_instant
+from bot.config import ConfigError, Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = 2) -> None:
+    click.echo(f"throughline: error: {message}", err=True)
+    sys.exit(code)
+
+
+def friendly(func: F) -> F:
+    """Stop with one clear line instead of a traceback for problems the user can fix."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from slack_bolt.error import BoltError
+
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            fail(str(exc))
+        except BoltError as exc:
+            fail(f"Slack refused to start the app: {exc}. Check SLACK_BOT_TOKEN and SLACK_API_URL.")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.obj["settings"]
+    return settings
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    quiet = max(logging.WARNING, getattr(logging, level, logging.INFO))
+    for name in ("slack_bolt", "alembic", "apscheduler", "waitress"):
+        logging.getLogger(name).setLevel(quiet)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML settings file (default: $THROUGHLINE_CONFIG or ./throughline.toml).",
+)
+@click.version_option(package_name="throughline")
+@click.pass_context
+@friendly
+def cli(ctx: click.Context, config_file: str | None) -> None:
+    """Throughline: requests tied to OKRs, check-ins on a cadence, escalation of stalled work."""
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = load_settings(config_file)
+    _setup_logging(ctx.obj["settings"].log_level)
+
+
+def _wait_for_signal(stop: Callable[[], None]) -> threading.Event:
+    done = threading.Event()
+
+    def handle(signum: int, _frame: Any) -> None:
+        logging.getLogger("throughline").info("signal %s: shutting down", signum)
+        stop()
+        done.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    return done
+
+
+@cli.command()
+@click.option("--no-scheduler", is_flag=True, help="Don't run the per-minute tick in this process.")
+@click.pass_context
+@friendly
+def run(ctx: click.Context, no_scheduler: bool) -> None:
+    """Run in Socket Mode (no public URL needed): the embedded default."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.runtime import Runtime
+
+    settings = _settings(ctx)
+    settings.require("slack_bot_token", why="the bot needs its token to talk to Slack")
+    settings.require("slack_app_token", why="Socket Mode needs an app-level token")
+    runtime = Runtime(settings)
+    runtime.prepare_database()
+    assert settings.slack_app_token is not None
+    handler = SocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
+    runtime.start_background(scheduler=not no_scheduler)
+
+    def stop() -> None:
+        handler.close()
+        runtime.stop()
+
+    done = _wait_for_signal(stop)
+    handler.connect()
+    click.echo("throughline: connected to Slack in Socket Mode; Ctrl-C stops.", err=True)
+    done.wait()
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to listen on (default: THROUGHLINE_HOST or 0.0.0.0).")
+@click.option("--port", type=int, default=None, help="Port (default: THROUGHLINE_PORT or 3000).")
+@click.option("--no-scheduler", is_flag=True, help="Don't run the per-minute tick in this process.")
+@click.pass_context
+@friendly
+def serve(ctx: click.Context, host: str | None, port: int | None, no_scheduler: bool) -> None:
+    """Serve Slack's HTTP requests at /slack/events (production; any number of replicas)."""
+    from bot.runtime import Runtime
+    from bot.server import ThroughlineWSGI, make_server
+
+    settings = _settings(ctx)
+    settings.require("slack_bot_token", why="the bot needs its token to talk to Slack")
+    settings.require("slack_signing_secret", why="HTTP mode verifies every request's signature")
+    runtime = Runtime(settings)
+    runtime.prepare_database()
+    server = make_server(
+        ThroughlineWSGI(runtime.app, runtime.db),
+        host or settings.host,
+        port or settings.port,
+        settings.server_threads,
+    )
+    runtime.start_background(scheduler=not no_scheduler)
+
+    def stop() -> None:
+        server.close()
+        runtime.stop()
+
+    _wait_for_signal(stop)
+    click.echo(
+        f"throughline: serving on http://{server.effective_host}:{server.effective_port}/slack/events",
+        err=True,
+    )
+    with contextlib.suppress(OSError, ValueError):  # the socket closed by stop()
+        server.run()
+
+
+@cli.command()
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    help="Run at this instant (ISO-8601 with zone), e.g. 2026-03-02T09:00Z.",
+)
+@click.pass_context
+@friendly
+def tick(ctx: click.Context, now_text: str | None) -> None:
+    """Run one pass of the clock (check-ins, reminders, escalations, digest, delivery) and exit."""
+    from bot.clock import FixedClock, SystemClock
+    from bot.runtime import Runtime
+
+    settings = _settings(ctx)
+    try:
+        now = parse_instant(now_text) if now_text else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
+    clock = FixedClock(now) if now else SystemClock()
+    runtime = Runtime(settings, clock=clock)
+    runtime.prepare_database()
+    if settings.slack_bot_token is None:
+        click.echo("throughline: SLACK_BOT_TOKEN is not set; messages stay queued until it is.", err=True)
+    report = runtime.tick(clock.now())
+    _print_tick(report.now, report.counts, report.failed, report.delivery)
+    runtime.stop()
+    if report.failed:
+        sys.exit(1)
+
+
+def _print_tick(
+    now: datetime, counts: dict[str, dict[str, int]], failed: dict[str, str], delivery: Any
+) -> None:
+    click.echo(f"tick at {now.isoformat()}")
+    for step, values in counts.items():
+        shown = ", ".join(f"{k}={v}" for k, v in values.items()) or "nothing to do"
+        click.echo(f"  {step}: {shown}")
+    for step, error in failed.items():
+        click.echo(f"  {step}: FAILED {error}")
+    if delivery is not None:
+        click.echo(
+            f"  delivery: sent={delivery.sent}, retrying={delivery.retrying}, parked={delivery.parked}, "
+            f"waiting={delivery.waiting}"
+        )
+
+
+@cli.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@click.pass_context
+@friendly
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Apply the migrations shipped with this version."""
+    from sqlalchemy.exc import OperationalError
+
+    from storage import migrate
+    from storage.db import Database
+
+    database = Database(_settings(ctx).database_url)
+    try:
+        before = migrate.current_revision(database.engine)
+        migrate.upgrade(database.engine, revision)
+        after = migrate.current_revision(database.engine)
+    except OperationalError as exc:
+        raise ConfigError(
+            f"DATABASE_URL: cannot reach the database ({str(exc.orig).strip().splitlines()[0]})"
+        ) from None
+    finally:
+        database.dispose()
+    click.echo(
+        f"database upgraded: {before or 'empty'} -> {after}"
+        if before != after
+        else f"database already at {after}"
+    )
+
+
+@db.command("current")
+@click.pass_context
+@friendly
+def db_current(ctx: click.Context) -> None:
+    """Show the schema revision of the database and of this version."""
+    from storage import migrate
+    from storage.db import Database
+
+    database = Database(_settings(ctx).database_url)
+    try:
+        click.echo(f"database: {migrate.current_revision(database.engine) or 'empty'}")
+        click.echo(f"this version: {migrate.head_revision()}")
+    finally:
+        database.dispose()
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--all", "show_all", is_flag=True, help="Include sent messages (latest 50).")
+@click.pass_context
+@friendly
+def outbox(ctx: click.Context, show_all: bool) -> None:
+    """Messages waiting to be sent, and parked ones that need a person."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from bot import delivery
+    from storage.db import Database
+
+    database = Database(_settings(ctx).database_url)
+    try:
+        with database.session() as session:
+            rows = delivery.waiting(session, include_sent=show_all)
+    finally:
+        database.dispose()
+    if not rows:
+        click.echo("nothing waiting: every message was sent")
+        return
+    click.echo(f"{'ID':>6}  {'STATE':8} {'TRIES':>5}  {'NEXT TRY (UTC)':16}  {'TO':12} KEY / ERROR")
+    for row in rows:
+        next_try = row.next_attempt_at.strftime("%Y-%m-%d %H:%M") if row.state.value == "pending" else ""
+        error = f"  [{row.last_error}]" if row.last_error else ""
+        click.echo(
+            f"{row.id:>6}  {row.state.value:8} {row.attempts:>5}  {next_try:16}  {row.channel or '':12} "
+            f"{row.key}{error}"
+        )
+
+
+@outbox.command("retry")
+@click.argument("ids", nargs=-1, type=int, required=False)
+@click.option("--all-parked", is_flag=True, help="Re-queue every parked message.")
+@click.pass_context
+@friendly
+def outbox_retry(ctx: click.Context, ids: tuple[int, ...], all_parked: bool) -> None:
+    """Re-queue parked (or pending) messages to be sent on the next delivery pass."""
+    from bot import delivery
+    from bot.clock import SystemClock
+    from storage.db import Database
+
+    if not ids and not all_parked:
+        raise click.UsageError("name message IDs (see `throughline outbox`) or pass --all-parked")
+    database = Database(_settings(ctx).database_url)
+    try:
+        with database.session() as session:
+            count = delivery.requeue(session, list(ids), SystemClock().now(), all_parked=all_parked)
+    finally:
+        database.dispose()
+    if ids and count < len(ids):
+        fail(f"re-queued {count} of {len(ids)}: the others do not exist or were already sent", code=1)
+    click.echo(
+        f"re-queued {count} message(s); a running Throughline sends them within a minute "
+        "(or run `throughline tick`)"
+    )
+
+
+def main() -> None:
+    cli(obj={})

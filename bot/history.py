@@ -1,0 +1,47 @@
+"""The append-only history: every change is an event, never edited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from storage.models import Event
+
+
+def record(
+    session: Session,
+    *,
+    team_id: str,
+    subject: str,
+    kind: str,
+    at: datetime,
+    actor_id: str | None = None,
+    initiative_id: int | None = None,
+    **data: Any,
+) -> Event:
+    """Append one event. `subject` names the thing ("initiative:12"), `kind` what happened."""
+    event = Event(
+        team_id=team_id,
+        subject=subject,
+        kind=kind,
+        actor_id=actor_id,
+        initiative_id=initiative_id,
+        data=_jsonable(data),
+        at=at,
+    )
+    session.add(event)
+    return event
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in data.items():
+        if hasattr(value, "isoformat"):
+            result[key] = value.isoformat()
+        elif hasattr(value, "value") and isinstance(getattr(value, "value", None), str):
+            result[key] = value.value
+        else:
+            result[key] = value
+    return result

@@ -1,0 +1,26 @@
+"""Slack deliveries we have already processed, stored so a retry is recognised by any replica."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from storage.db import insert_ignore
+from storage.models import SeenRequest
+
+KEEP_FOR = timedelta(days=2)
+
+
+def first_time(session: Session, team_id: str, key: str, now: datetime) -> bool:
+    """Record `key`; True if this is the first time it was seen."""
+    return insert_ignore(
+        session, SeenRequest, {"key": key[:200], "team_id": team_id, "seen_at": now}, ["key"]
+    )
+
+
+def forget_old(session: Session, now: datetime) -> int:
+    """Drop records older than Slack's retry horizon."""
+    result = session.execute(sa.delete(SeenRequest).where(SeenRequest.seen_at < now - KEEP_FOR))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,64 @@
+"""One pass of the clock: find due work, enqueue messages, deliver.
+
+The scheduler calls `tick(now)` every minute; `throughline tick --now ...` calls it once. Every step
+works from data (`next_checkin_at <= now`, ...), so a missed run is caught up by the next one, and
+claims plus outbox keys make concurrent ticks on several replicas safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot import redelivery
+from bot.delivery import Deliverer, DeliveryReport
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[Services, datetime], dict[str, int]]
+
+
+def housekeeping(services: Services, now: datetime) -> dict[str, int]:
+    with services.db.session() as session:
+        return {"forgotten_requests": redelivery.forget_old(session, now)}
+
+
+def steps() -> list[tuple[str, Step]]:
+    """The passes of a tick, in order. Each runs in its own transactions; one failing does not
+    stop the others."""
+    return [
+        ("housekeeping", housekeeping),
+    ]
+
+
+@dataclass
+class TickReport:
+    now: datetime
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    delivery: DeliveryReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def tick(services: Services, now: datetime, deliverer: Deliverer | None = None) -> TickReport:
+    """Run every step at `now`, then deliver what is due."""
+    report = TickReport(now)
+    for name, step in steps():
+        try:
+            report.counts[name] = step(services, now)
+        except Exception as exc:
+            log.exception("tick step %s failed at %s", name, now.isoformat())
+            report.failed[name] = f"{type(exc).__name__}: {exc}"
+    if deliverer is not None:
+        try:
+            report.delivery = deliverer.drain()
+        except Exception as exc:
+            log.exception("delivery failed at %s", now.isoformat())
+            report.failed["delivery"] = f"{type(exc).__name__}: {exc}"
+    return report

@@ -1,0 +1,128 @@
+"""Engine, session scope, and the few statements that must differ between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from storage.models import Base
+
+
+def create_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine tuned for the backend: SQLite in WAL mode with write-ahead `BEGIN IMMEDIATE`
+    transactions (so concurrent writers queue instead of failing with "database is locked"), or
+    PostgreSQL through psycopg 3 with a short connect timeout (so "database down" is fast to tell)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_pre_ping=False,
+        )
+        _tune_sqlite(engine)
+        return engine
+    return sa.create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 3},
+    )
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # let SQLAlchemy, not the driver, decide when transactions begin
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """One engine and its sessions. `with db.session() as s:` commits on success, rolls back on error,
+    and always closes: the one place a session is opened and closed."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = create_engine(url, echo=echo)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def ping(self) -> None:
+        """Raise if the database cannot answer a trivial query."""
+        with self.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+
+    def create_all(self) -> None:
+        """Create the schema directly (tests that don't exercise migrations)."""
+        Base.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def insert_ignore(
+    session: Session,
+    model: type[DeclarativeBase],
+    values: Mapping[str, Any],
+    conflict: Sequence[str],
+    *,
+    where: sa.ColumnElement[bool] | None = None,
+) -> bool:
+    """INSERT that does nothing if a row with the same `conflict` columns exists.
+
+    Returns True if this call inserted the row. `where` names the predicate of a partial unique index.
+    """
+    insert: Any
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = (
+        insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(conflict), index_where=where)
+        .returning(sa.literal(1))
+    )
+    # RETURNING, not rowcount: psycopg reports -1 for a skipped ON CONFLICT row
+    return session.execute(statement).first() is not None
+
+
+def skip_locked(statement: sa.Select[Any], session: Session, *, of: Any = None) -> sa.Select[Any]:
+    """`FOR UPDATE SKIP LOCKED` on PostgreSQL, so replicas claim different rows; on SQLite the
+    single writer lock (BEGIN IMMEDIATE) already serialises claims."""
+    if session.get_bind().dialect.name == "postgresql":
+        return statement.with_for_update(skip_locked=True, of=of)
+    return statement

@@ -1,0 +1,156 @@
+"""`throughline` as an operator meets it: real processes, real ports, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SIGNING_SECRET
+from tests.slackfake import BOT_TOKEN, FakeSlack
+from tests.slackhttp import SlackHTTP
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=clean_env(env),
+        cwd=cwd or ROOT,
+    )
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("THROUGHLINE_", "SLACK_")) and k != "DATABASE_URL"
+    }
+    base["PYTHONPATH"] = str(ROOT)
+    base.update(extra or {})
+    return base
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_help_lists_the_commands() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("run", "serve", "tick", "db", "outbox"):
+        assert f"  {command} " in result.stdout
+
+
+def test_run_without_tokens_exits_with_one_line_naming_the_setting(tmp_path: Path) -> None:
+    result = run_cli("run", cwd=tmp_path)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("throughline: error: SLACK_BOT_TOKEN is not set")
+
+    result = run_cli("run", env={"SLACK_BOT_TOKEN": "xoxb-1"}, cwd=tmp_path)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0
+    assert len(lines) == 1 and lines[0].startswith("throughline: error: SLACK_APP_TOKEN is not set")
+
+
+def test_a_malformed_setting_stops_with_one_line(tmp_path: Path) -> None:
+    result = run_cli("tick", env={"THROUGHLINE_TIMEZONE": "Atlantis/Capital"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "throughline: error: THROUGHLINE_TIMEZONE: 'Atlantis/Capital' is not an IANA time zone "
+        "(e.g. Europe/Berlin, America/New_York)"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_then_current(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    first = run_cli("db", "upgrade", env=env)
+    assert first.returncode == 0 and first.stdout.startswith("database upgraded: empty -> ")
+    again = run_cli("db", "upgrade", env=env)
+    assert again.stdout.startswith("database already at")
+    current = run_cli("db", "current", env=env)
+    lines = current.stdout.splitlines()
+    assert lines[0].split(": ")[1] == lines[1].split(": ")[1]
+
+
+def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    result = run_cli("db", "upgrade", env={"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("throughline: error: DATABASE_URL: cannot reach the database")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_tick_with_now_runs_one_pass(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'tick.db'}"}
+    result = run_cli("tick", "--now", "2026-03-02T09:00Z", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("tick at 2026-03-02T09:00:00+00:00")
+    bad = run_cli("tick", "--now", "2026-03-02T09:00", env=env)
+    assert bad.returncode == 2 and "has no time zone" in bad.stderr
+
+
+def test_serve_answers_health_and_refuses_unsigned_or_replayed_requests(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
+    port = free_port()
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-scheduler"],
+        env=clean_env(env),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
+                    assert response.status == 200
+                    assert json.loads(response.read())["database"] == "ok"
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"serve did not come up: {process.communicate()[1]}")
+                time.sleep(0.2)
+
+        slack = SlackHTTP(base + "/slack/events", SIGNING_SECRET, fake)
+        fields = {"command": "/initiative", "text": "", "user_id": "U0ALICE", "team_id": "T0FAKE"}
+        assert slack.post_form(fields, sign_request=False).status == 401
+        assert slack.post_form(fields, timestamp=int(time.time()) - 400).status == 401
+        signed = slack.command("/initiative", "", user="U0ALICE")
+        assert signed.status == 200 and "no initiatives yet" in signed.json()["text"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
+    assert process.returncode == 0, stderr

@@ -1,0 +1,216 @@
+"""The outbox: nothing lost, nothing doubled, faults waited out or parked with a person told."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from bot import delivery
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.delivery import Deliverer
+from bot.services import make_client
+from storage.db import Database
+from storage.models import Outbox, OutboxState
+from tests.slackfake import FakeSlack
+
+TEAM = "T0FAKE"
+
+
+@pytest.fixture
+def deliverer(db: Database, settings: Settings, clock: FixedClock) -> Deliverer:
+    return Deliverer(db, make_client(settings), clock, settings.workspace_defaults())
+
+
+def post(
+    db: Database, clock: FixedClock, key: str, channel: str = "C0TRIAGE", text: str = "hello", **kw
+) -> bool:
+    with db.session() as session:
+        return delivery.enqueue(
+            session, team_id=TEAM, key=key, channel=channel, text=text, now=clock.now(), **kw
+        )
+
+
+def rows(db: Database) -> list[Outbox]:
+    with db.session() as session:
+        return list(session.scalars(sa.select(Outbox).order_by(Outbox.id)))
+
+
+def test_a_key_is_sent_once_however_often_it_is_enqueued(db, clock, deliverer, fake: FakeSlack) -> None:
+    assert post(db, clock, "nudge:1") is True
+    assert post(db, clock, "nudge:1", text="again") is False
+    deliverer.drain()
+    deliverer.drain()
+
+    messages = fake.posts("C0TRIAGE")
+    assert [m.text for m in messages] == ["hello"]
+    assert messages[0].metadata == {"event_type": "throughline_outbox", "event_payload": {"key": "nudge:1"}}
+    (row,) = rows(db)
+    assert row.state == OutboxState.SENT and row.result_ts == messages[0].ts and row.attempts == 1
+
+
+def test_a_dm_goes_to_the_users_conversation(db, clock, deliverer, fake: FakeSlack) -> None:
+    post(db, clock, "dm:1", channel="U0ALICE", text="for alice")
+    deliverer.drain()
+    assert [m.text for m in fake.dms("U0ALICE")] == ["for alice"]
+
+
+def test_an_update_edits_the_message_in_place_after_it_was_posted(db, clock, deliverer, fake) -> None:
+    post(db, clock, "triage:REQ-1", text="REQ-1 waiting for triage")
+    with db.session() as session:
+        delivery.enqueue_update(
+            session,
+            team_id=TEAM,
+            key="triage:REQ-1:accepted",
+            of="triage:REQ-1",
+            text="REQ-1 accepted by lead",
+            now=clock.now(),
+        )
+    deliverer.drain()
+
+    (message,) = fake.posts("C0TRIAGE")
+    assert message.text == "REQ-1 accepted by lead"
+    assert message.history == [{"text": "REQ-1 waiting for triage", "blocks": None}]
+
+
+def test_a_reply_waits_for_its_parent_and_lands_in_its_thread(db, clock, deliverer, fake) -> None:
+    with db.session() as session:  # the reply is enqueued first but must be sent second
+        delivery.enqueue(
+            session,
+            team_id=TEAM,
+            key="reply",
+            channel="C0DIGEST",
+            text="in thread",
+            now=clock.now(),
+            thread_of="parent",
+        )
+    post(db, clock, "parent", channel="C0DIGEST", text="digest")
+    deliverer.drain()
+    clock.advance(timedelta(seconds=3))
+    deliverer.drain()
+
+    parent, reply = sorted(fake.posts("C0DIGEST"), key=lambda m: m.ts)
+    assert parent.text == "digest" and reply.thread_ts == parent.ts
+
+
+def test_rate_limit_is_waited_out_and_the_message_sent_once(db, clock, deliverer, fake) -> None:
+    fake.fail("chat.postMessage", status=429, retry_after=1)
+    post(db, clock, "k")
+    deliverer.drain()
+
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 200]
+    assert len(fake.posts("C0TRIAGE")) == 1
+
+
+def test_persistent_server_errors_leave_the_row_pending_with_backoff(db, clock, deliverer, fake) -> None:
+    fake.fail("chat.postMessage", status=503, times=3)  # the client's own retries are used up
+    post(db, clock, "k")
+    report = deliverer.drain()
+
+    (row,) = rows(db)
+    assert report.retrying == 1 and row.state == OutboxState.PENDING
+    assert row.last_error and row.next_attempt_at > clock.now()
+    assert fake.posts("C0TRIAGE") == []
+
+    deliverer.drain()  # not due yet
+    assert fake.posts("C0TRIAGE") == []
+    clock.advance(timedelta(minutes=1))
+    deliverer.drain()
+    assert len(fake.posts("C0TRIAGE")) == 1 and rows(db)[0].state == OutboxState.SENT
+
+
+def test_permanent_errors_park_the_row_and_tell_an_admin_once(db, clock, deliverer, fake) -> None:
+    post(db, clock, "a", channel="C0GONE")
+    post(db, clock, "b", channel="C0GONE")
+    fake.add_channel("C0PRIVATE", member=False)
+    post(db, clock, "c", channel="C0PRIVATE")
+    deliverer.drain()
+
+    states = {r.key: (r.state, r.last_error) for r in rows(db)}
+    assert states["a"] == (OutboxState.PARKED, "channel_not_found")
+    assert states["b"] == (OutboxState.PARKED, "channel_not_found")
+    assert states["c"] == (OutboxState.PARKED, "not_in_channel")
+    notices = [m.text for m in fake.dms("U0ADMIN")]
+    assert len(notices) == 2  # one per (error, channel), not one per message
+    assert any("channel_not_found" in n for n in notices) and any("not_in_channel" in n for n in notices)
+
+    fake.add_channel("C0GONE")
+    with db.session() as session:
+        assert delivery.requeue(session, [], clock.now(), all_parked=True) == 3
+    deliverer.drain()
+    assert len(fake.posts("C0GONE")) == 2
+
+
+def test_after_a_crash_between_send_and_mark_the_message_is_not_posted_again(
+    db, clock, deliverer, fake
+) -> None:
+    post(db, clock, "crashy", channel="U0BOB", text="your check-in")
+    # the crashed process: claimed the row, Slack accepted the post, then kill -9 before marking
+    claim = deliverer._claim()
+    make_client_response = deliverer.client.chat_postMessage(
+        channel="U0BOB",
+        text="your check-in",
+        metadata={"event_type": "throughline_outbox", "event_payload": {"key": "crashy"}},
+    )
+    assert claim and make_client_response["ok"]
+
+    deliverer.drain()  # lease not expired: nobody touches it
+    assert len(fake.dms("U0BOB")) == 1 and rows(db)[0].state == OutboxState.SENDING
+    clock.advance(deliverer.lease + timedelta(seconds=1))
+    deliverer.drain()
+
+    assert len(fake.dms("U0BOB")) == 1
+    (row,) = rows(db)
+    assert row.state == OutboxState.SENT and row.result_ts == fake.dms("U0BOB")[0].ts
+
+
+def test_after_a_crash_before_send_the_message_is_sent_when_the_lease_expires(
+    db, clock, deliverer, fake
+) -> None:
+    post(db, clock, "crashy", channel="C0TRIAGE")
+    deliverer._claim()  # claimed, then the process died
+    clock.advance(deliverer.lease + timedelta(seconds=1))
+    deliverer.drain()
+    assert len(fake.posts("C0TRIAGE")) == 1
+
+
+def test_concurrent_deliverers_send_each_message_exactly_once(db, clock, settings, fake) -> None:
+    for i in range(60):
+        post(db, clock, f"m{i}", channel="C0GENERAL", text=f"message {i}")
+    workers = [
+        Deliverer(db, make_client(settings), clock, settings.workspace_defaults(), batch=7) for _ in range(4)
+    ]
+    threads = [threading.Thread(target=w.drain) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    texts = [m.text for m in fake.posts("C0GENERAL")]
+    assert sorted(texts) == sorted(f"message {i}" for i in range(60))
+    assert all(r.state == OutboxState.SENT for r in rows(db))
+
+
+def test_a_file_is_uploaded_into_the_thread_of_its_message(db, clock, deliverer, fake) -> None:
+    post(db, clock, "digest", channel="C0DIGEST", text="digest")
+    with db.session() as session:
+        delivery.enqueue_upload(
+            session,
+            team_id=TEAM,
+            key="digest:chart",
+            channel="C0DIGEST",
+            filename="c.png",
+            title="Health",
+            content=b"\x89PNG fake",
+            now=clock.now(),
+            thread_of="digest",
+        )
+    deliverer.drain()
+
+    (message,) = fake.posts("C0DIGEST")
+    (upload,) = fake.files.values()
+    assert upload["content"] == b"\x89PNG fake" and upload["completed"]
+    assert upload["channel"] == "C0DIGEST" and upload["thread_ts"] == message.ts
