@@ -36,7 +36,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from bot.calendar import Cadence, check_holidays, check_zone
+from bot.calendar import Cadence, WorkCalendar, check_holidays, check_zone
 
 ENV_PREFIX = "THROUGHLINE_"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -173,6 +173,10 @@ class WorkspaceSettings(BaseModel):
 
     def digest_cadence(self) -> Cadence:
         return Cadence.parse(self.digest_schedule)
+
+    def calendar(self) -> WorkCalendar:
+        """Working days: weekends and the configured public holidays are closed."""
+        return WorkCalendar(self.holidays)
 
     def okr_url_allowed(self, url: str) -> bool:
         return any(fnmatch.fnmatchcase(url, pattern) for pattern in self.okr_url_patterns)

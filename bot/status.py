@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +20,42 @@ from storage.models import (
     InitiativeState,
     Okr,
 )
+
+
+class QueryKind(StrEnum):
+    MINE = "mine"  # /initiative
+    HELP = "help"  # /initiative help
+    KEY = "key"  # /initiative REQ-17
+    OKR = "okr"  # /initiative okr O1
+    QUEUE = "queue"  # /initiative queue
+    STALLED = "stalled"  # /initiative stalled
+    SEARCH = "search"  # /initiative some words
+
+
+@dataclass(frozen=True)
+class Query:
+    kind: QueryKind
+    arg: str = ""
+
+
+_KEY = re.compile(r"^[A-Za-z]{2,8}-\d{1,9}$")
+
+
+def parse_query(text: str) -> Query:
+    """What `/initiative <text>` asks for."""
+    words = (text or "").split()
+    if not words:
+        return Query(QueryKind.MINE)
+    first = words[0].lower()
+    if first in ("help", "?", "-h", "--help") and len(words) == 1:
+        return Query(QueryKind.HELP)
+    if first in ("queue", "stalled") and len(words) == 1:
+        return Query(QueryKind(first))
+    if first == "okr":
+        return Query(QueryKind.OKR, " ".join(words[1:]))
+    if len(words) == 1 and _KEY.match(words[0]):
+        return Query(QueryKind.KEY, words[0].upper())
+    return Query(QueryKind.SEARCH, " ".join(words))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,14 @@ from bot.services import Services
 
 
 def register_all(app: App, services: Services) -> None:
+    """Register every handler module. Order matters where several modules listen to one slash
+    command: a module handling one form of it (`/initiative queue`, with a `matchers=` predicate)
+    must come before the module that answers every other form."""
     from handlers import errors, initiative
 
-    errors.register(app, services)
-    initiative.register(app, services)
+    modules = [
+        errors,  # the error handler and the retry middleware
+        initiative,  # `/initiative` catch-all: keep last among /initiative listeners
+    ]
+    for module in modules:
+        module.register(app, services)
