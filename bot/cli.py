@@ -94,8 +94,6 @@ def _wait_for_signal(stop: Callable[[], None]) -> threading.Event:
 @friendly
 def run(ctx: click.Context, no_scheduler: bool) -> None:
     """Run in Socket Mode (no public URL needed): the embedded default."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
     from bot.runtime import Runtime
 
     settings = _settings(ctx)
@@ -103,8 +101,7 @@ def run(ctx: click.Context, no_scheduler: bool) -> None:
     settings.require("slack_app_token", why="Socket Mode needs an app-level token")
     runtime = Runtime(settings)
     runtime.prepare_database()
-    assert settings.slack_app_token is not None
-    handler = SocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
+    handler = runtime.socket_mode_handler()
     runtime.start_background(scheduler=not no_scheduler)
 
     def stop() -> None:

@@ -58,6 +58,21 @@ class Runtime:
             listener_executor=self._listener_executor,
         )
 
+    def socket_mode_handler(self, *, ping_interval: float = 10) -> Any:
+        """The Socket Mode connection for `throughline run`: reconnects by itself after a drop
+        (a new URL from apps.connections.open each time)."""
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        if self.settings.slack_app_token is None:
+            raise ConfigError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token")
+        return SocketModeHandler(
+            self.app,
+            self.settings.slack_app_token.get_secret_value(),
+            web_client=self.client,
+            auto_reconnect_enabled=True,
+            ping_interval=ping_interval,
+        )
+
     def prepare_database(self, migrate_now: bool | None = None) -> None:
         """Migrate (the default) or refuse to start on a schema behind this version."""
         should_migrate = self.settings.migrate_on_start if migrate_now is None else migrate_now

@@ -57,10 +57,15 @@ def register(app: App, services: Services) -> None:
         """Slack redelivers an event it thinks we missed (X-Slack-Retry-Num); bolt does not dedupe."""
         if body.get("type") == "event_callback" and body.get("event_id"):
             team_id = body.get("team_id") or ""
-            with services.db.session() as session:
-                first = redelivery.first_time(
-                    session, team_id, f"event:{body['event_id']}", services.clock.now()
-                )
+            try:
+                with services.db.session() as session:
+                    first = redelivery.first_time(
+                        session, team_id, f"event:{body['event_id']}", services.clock.now()
+                    )
+            except (OperationalError, PoolTimeout) as exc:
+                # refuse, so Slack delivers the event again later instead of it being lost
+                log.warning("event %s refused: database unavailable (%s)", body["event_id"], exc)
+                return BoltResponse(status=503, body="database unavailable")
             if not first:
                 return BoltResponse(status=200, body="")
         return next()
