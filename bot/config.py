@@ -222,7 +222,13 @@ class Settings(WorkspaceSettings, BaseSettings):
     host: str = Field("0.0.0.0", description="Address `throughline serve` listens on.")  # noqa: S104
     port: int = Field(3000, ge=1, le=65535, description="Port `throughline serve` listens on.")
     server_threads: int = Field(8, ge=1, le=256, description="HTTP worker threads for `serve`.")
-    tick_seconds: int = Field(60, ge=5, le=3600, description="How often the scheduler runs a tick.")
+    tick_seconds: int = Field(60, ge=1, le=3600, description="How often the scheduler runs a tick.")
+    delivery_lease_seconds: int = Field(
+        120,
+        ge=2,
+        le=3600,
+        description="How long a deliverer holds a claimed message before others may take it.",
+    )
     template_dir: Path | None = Field(None, description="Directory overriding the digest templates.")
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -207,6 +208,7 @@ class _Claim:
     attempts: int
     created_at: datetime
     recovering: bool
+    token: str
 
 
 class _Retry(Exception):
@@ -277,6 +279,7 @@ class Deliverer:
             )
             rows = session.scalars(statement).all()
             claims = []
+            token = secrets.token_hex(8)
             for row in rows:
                 claims.append(
                     _Claim(
@@ -290,16 +293,37 @@ class Deliverer:
                         attempts=row.attempts + 1,
                         created_at=row.created_at,
                         recovering=row.state == OutboxState.SENDING,
+                        token=token,
                     )
                 )
                 row.state = OutboxState.SENDING
                 row.claimed_until = now + self.lease
+                row.claim_token = token
                 row.attempts += 1
         return claims
 
     # -- sending ----------------------------------------------------------------------------------
 
+    def _renew(self, claim: _Claim) -> bool:
+        """Extend this claim's lease just before sending; False if another deliverer took the row
+        over (our lease expired while earlier rows of the batch were slow to send)."""
+        with self.db.session() as session:
+            still_ours = session.execute(
+                sa.update(Outbox)
+                .where(
+                    Outbox.id == claim.id,
+                    Outbox.state == OutboxState.SENDING,
+                    Outbox.claim_token == claim.token,
+                )
+                .values(claimed_until=self.clock.now() + self.lease)
+                .returning(Outbox.id)
+            ).first()
+        return still_ours is not None
+
     def _deliver(self, claim: _Claim, report: DeliveryReport) -> None:
+        if not self._renew(claim):
+            log.info("outbox %s was taken over by another deliverer; leaving it to them", claim.key)
+            return
         try:
             channel, ts = self._send(claim)
         except _Wait:
@@ -432,7 +456,7 @@ class Deliverer:
         with self.db.session() as session:
             session.execute(
                 sa.update(Outbox)
-                .where(Outbox.id == claim.id)
+                .where(Outbox.id == claim.id, Outbox.claim_token == claim.token)
                 .values(
                     state=OutboxState.PENDING,
                     claimed_until=None,
@@ -451,7 +475,7 @@ class Deliverer:
         with self.db.session() as session:
             session.execute(
                 sa.update(Outbox)
-                .where(Outbox.id == claim.id)
+                .where(Outbox.id == claim.id, Outbox.claim_token == claim.token)
                 .values(
                     state=OutboxState.PENDING,
                     claimed_until=None,
@@ -466,7 +490,7 @@ class Deliverer:
         with self.db.session() as session:
             session.execute(
                 sa.update(Outbox)
-                .where(Outbox.id == claim.id)
+                .where(Outbox.id == claim.id, Outbox.claim_token == claim.token)
                 .values(state=OutboxState.PARKED, claimed_until=None, last_error=error[:500])
             )
             if not claim.key.startswith(NOTICE_PREFIX):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Executor
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -37,7 +37,13 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
         self.client = client or make_client(settings)
-        self.deliverer = Deliverer(self.db, self.client, self.clock, settings.workspace_defaults())
+        self.deliverer = Deliverer(
+            self.db,
+            self.client,
+            self.clock,
+            settings.workspace_defaults(),
+            lease=timedelta(seconds=settings.delivery_lease_seconds),
+        )
         self.worker = DeliveryWorker(self.deliverer)
         watch_commits(self.db, self.worker.kick)
         self.services = Services(

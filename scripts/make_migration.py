@@ -4,6 +4,7 @@ migrations so far.  Usage: python scripts/make_migration.py "add foo to bar"
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -23,8 +24,13 @@ def main() -> None:
         db = Database(f"sqlite:///{tmp}/scratch.db")
         upgrade(db.engine)
         with db.engine.begin() as connection:
-            command.revision(alembic_config(connection), message=sys.argv[1], autogenerate=True)
+            script = command.revision(alembic_config(connection), message=sys.argv[1], autogenerate=True)
         db.dispose()
+    path = getattr(script, "path", None)
+    ruff = Path(sys.executable).with_name("ruff")
+    if path and ruff.exists():  # keep generated code as tidy as the rest
+        subprocess.run([str(ruff), "check", "--fix", "--quiet", path], check=False)
+        subprocess.run([str(ruff), "format", "--quiet", path], check=False)
 
 
 if __name__ == "__main__":

@@ -340,6 +340,7 @@ class Outbox(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     claimed_until: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(sa.String(32))  # which deliverer holds the lease
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     result_channel: Mapped[str | None] = mapped_column(sa.String(32))
     result_ts: Mapped[str | None] = mapped_column(sa.String(32))

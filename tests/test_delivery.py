@@ -167,6 +167,21 @@ def test_after_a_crash_between_send_and_mark_the_message_is_not_posted_again(
     assert row.state == OutboxState.SENT and row.result_ts == fake.dms("U0BOB")[0].ts
 
 
+def test_a_deliverer_whose_lease_expired_mid_batch_does_not_send_what_another_took_over(
+    db, clock, settings, deliverer, fake
+) -> None:
+    post(db, clock, "slow", channel="C0TRIAGE", text="once")
+    (stale,) = deliverer._claim()  # claimed, then this deliverer stalls past its lease
+    clock.advance(deliverer.lease + timedelta(seconds=1))
+    other = Deliverer(db, make_client(settings), clock, settings.workspace_defaults())
+    assert other.drain().sent == 1
+
+    report = delivery.DeliveryReport()
+    deliverer._deliver(stale, report)  # wakes up: the row is no longer its own
+    assert report.handled == 0
+    assert [m.text for m in fake.posts("C0TRIAGE")] == ["once"]
+
+
 def test_after_a_crash_before_send_the_message_is_sent_when_the_lease_expires(
     db, clock, deliverer, fake
 ) -> None:

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: cfa438298c13
+Revision ID: 6246cee3fced
 Revises:
-Create Date: 2026-11-23 18:22:39.510921
+Create Date: 2026-11-23 18:41:18.796099
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import storage.types
 
-revision = "cfa438298c13"
+revision = "6246cee3fced"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -80,6 +80,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("claimed_until", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claim_token", sa.String(length=32), nullable=True),
         sa.Column("last_error", sa.String(length=500), nullable=True),
         sa.Column("result_channel", sa.String(length=32), nullable=True),
         sa.Column("result_ts", sa.String(length=32), nullable=True),
