@@ -234,6 +234,9 @@ class Rig:
         return report
 
     def close(self) -> None:
+        # let waitress's worker threads finish first: one still sending a reply pulls the trigger
+        # that server.close() closes ("Bad file descriptor" in a thread at teardown)
+        self.server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
         self.server.close()
         self._thread.join(5)
         self.executor.shutdown(wait=True)
