@@ -29,7 +29,7 @@ from bot import authz, history, people
 from bot.authz import Action
 from bot.config import WorkspaceSettings
 from bot.errors import Conflict, InvalidFields, NotFound
-from bot.mrkdwn import truncate
+from bot.mrkdwn import escape, truncate
 from bot.workspaces import ensure_workspace
 from storage.models import Okr, OkrKind
 
@@ -652,7 +652,8 @@ def archive(
     """
     okr = find(session, team_id, key)
     if okr is None:
-        raise NotFound(f"There is no OKR {key.strip().upper()[:KEY_LIMIT]}. `/okr` lists them.")
+        shown = escape(truncate(key.strip().upper(), KEY_LIMIT))
+        raise NotFound(f"There is no OKR {shown}. `/okr` lists them.")
     parent = session.get(Okr, okr.parent_id) if okr.parent_id else None
     authz.require(Action.MANAGE_OKRS, actor_id, settings, subject(okr, parent))
     if okr.archived_at is not None:

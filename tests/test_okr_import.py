@@ -230,3 +230,9 @@ def test_archiving_by_import_needs_the_period_to_be_over(
     assert result.exit_code == 1
     assert "line 2: O1 can't be archived: its period 2099-Q1 is not over" in result.output
     assert "line 3" not in result.output
+
+
+def test_the_readme_shows_the_sample_file_as_shipped() -> None:
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("```csv\n", 1)[1].split("```", 1)[0]
+    assert shown == (ROOT / "examples" / "okrs.csv").read_text()

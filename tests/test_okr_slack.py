@@ -13,7 +13,7 @@ from bot.views.okrs import OkrBlock
 from storage.models import Okr
 from tests import factories as f
 from tests.conftest import START, Rig
-from tests.hostile import INJECTIONS, assert_nothing_live
+from tests.hostile import INJECTIONS, assert_nothing_live, live_injections
 
 
 def seed(rig: Rig) -> None:
@@ -122,12 +122,11 @@ def test_user_text_in_okrs_is_escaped(rig: Rig) -> None:
         )
     body = okr(rig, "")
     assert "&lt;!channel&gt;" in shown(body)
-    rig.slack.command("/okr", "evil", user="U0DAN")
+    archive = okr(rig, "archive <@UEVIL0001>", user="U0ADMIN")
+    assert "There is no OKR &lt;@UEVIL0001&gt;" in archive["text"]
     assert_nothing_live(rig.fake)
-    # ack bodies are not Web API calls: check them too
-    from tests.hostile import live_injections
-
-    assert live_injections(body) == []
+    # replies in the HTTP response are not Web API calls: check them too
+    assert live_injections(body) == [] and live_injections(archive) == []
 
 
 # -- adding -----------------------------------------------------------------------------------------
