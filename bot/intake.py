@@ -639,12 +639,13 @@ def ask_for_info(
         initiative_id=initiative.id,
         question=question,
     )
-    if _triage_post_state(session, team_id, initiative.id) not in (None, OutboxState.PARKED):
+    triage_channel = _triage_post_channel(session, team_id, initiative.id)
+    if triage_channel is not None:
         delivery.enqueue(
             session,
             team_id=team_id,
             key=f"{key}:thread",
-            channel=settings.triage_channel or "",
+            channel=triage_channel,
             text=views.question_in_thread(card, actor_id, question),
             now=now,
             thread_of=triage_key(initiative.id),
@@ -665,15 +666,22 @@ def _tell(
     )
 
 
-def _triage_post_state(session: Session, team_id: str, initiative_id: int) -> OutboxState | None:
-    return session.scalar(
-        sa.select(Outbox.state).where(Outbox.team_id == team_id, Outbox.key == triage_key(initiative_id))
-    )
+def _triage_post_channel(session: Session, team_id: str, initiative_id: int) -> str | None:
+    """Where the request's triage post went (or is going); None if it has none, or it could not be
+    delivered (parked): then there is nothing to edit or thread under."""
+    row = session.execute(
+        sa.select(Outbox.state, Outbox.channel).where(
+            Outbox.team_id == team_id, Outbox.key == triage_key(initiative_id)
+        )
+    ).one_or_none()
+    if row is None or row.state == OutboxState.PARKED:
+        return None
+    return row.channel
 
 
 def _update_triage_post(session: Session, team_id: str, card: RequestCard, now: datetime) -> None:
     """Edit the triage post in place (if there is one that was or will be sent)."""
-    if _triage_post_state(session, team_id, card.id) in (None, OutboxState.PARKED):
+    if _triage_post_channel(session, team_id, card.id) is None:
         return
     text, blocks = views.triage_post(card)
     delivery.enqueue_update(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot import workspaces
+from bot import intake, workspaces
 from bot.intake import NO_OKR
 from bot.views.intake import AcceptBlock, AskBlock, DeclineBlock, IntakeBlock
 from storage.models import (
@@ -632,3 +632,28 @@ def test_accept_from_the_queue_updates_the_triage_post(rig: Rig) -> None:
     assert (
         "No requests are waiting" in rig.slack.command("/initiative", "queue", user="U0LEAD").json()["text"]
     )
+
+
+def test_a_triage_post_that_could_not_be_delivered_is_not_edited_later(rig: Rig) -> None:
+    okrs = seed(rig)
+    rig.fake.add_channel("C0TRIAGE", "triage", member=False)  # nobody invited the bot
+    item = submitted(rig, okrs)
+    assert rig.fake.posts("C0TRIAGE") == []
+    (parked_notice,) = rig.fake.dms("U0ADMIN")
+    assert "not_in_channel" in parked_notice.text
+    with rig.db.session() as s:
+        intake.accept(
+            s,
+            team_id="T0FAKE",
+            initiative_id=item.id,
+            actor_id="U0LEAD",
+            owner_id="U0ALICE",
+            cadence=None,
+            due_date=None,
+            settings=rig.services.defaults,
+            now=START,
+        )
+    rig.settle()
+    assert rig.fake.calls_to("chat.update") == []
+    assert len(rig.fake.dms("U0ADMIN")) == 1  # no second notice about an edit of a post that never was
+    assert any("You own *REQ-1*" in m.text for m in rig.fake.dms("U0ALICE"))

@@ -394,6 +394,18 @@ def decision_text(card: RequestCard) -> str:
     )
 
 
+def triage_buttons(block_id: str, initiative_id: int, *, ask: bool) -> ActionsBlock:
+    """Accept / Decline (/ Ask for info) for one request; each button's value is its id."""
+    value = str(initiative_id)
+    buttons = [
+        ButtonElement(action_id=TriageAction.ACCEPT, text=plain("Accept"), value=value, style="primary"),
+        ButtonElement(action_id=TriageAction.DECLINE, text=plain("Decline"), value=value, style="danger"),
+    ]
+    if ask:
+        buttons.append(ButtonElement(action_id=TriageAction.ASK, text=plain("Ask for info"), value=value))
+    return ActionsBlock(block_id=block_id, elements=buttons)
+
+
 def triage_post(card: RequestCard) -> tuple[str, list[Block]]:
     """The post in the triage channel: the request, and Accept / Decline / Ask for info while it is
     proposed, or the decision and who made it once decided. (fallback text, blocks)"""
@@ -420,26 +432,7 @@ def triage_post(card: RequestCard) -> tuple[str, list[Block]]:
     if card.source_link:
         blocks.append(context(f":speech_balloon: From {mrkdwn.link(card.source_link, 'a message')}"))
     if card.state == InitiativeState.PROPOSED:
-        blocks.append(
-            ActionsBlock(
-                block_id=f"triage_{card.id}",
-                elements=[
-                    ButtonElement(
-                        action_id=TriageAction.ACCEPT,
-                        text=plain("Accept"),
-                        value=str(card.id),
-                        style="primary",
-                    ),
-                    ButtonElement(
-                        action_id=TriageAction.DECLINE,
-                        text=plain("Decline"),
-                        value=str(card.id),
-                        style="danger",
-                    ),
-                    ButtonElement(action_id=TriageAction.ASK, text=plain("Ask for info"), value=str(card.id)),
-                ],
-            )
-        )
+        blocks.append(triage_buttons(f"triage_{card.id}", card.id, ask=True))
         fallback = f"New request {key}: {title}"
     else:
         blocks.append(section(decision_text(card)))
@@ -711,25 +704,7 @@ def queue(items: Sequence[QueueItem], total: int, now: datetime) -> tuple[str, l
             )
         )
         if item.can_triage:
-            blocks.append(
-                ActionsBlock(
-                    block_id=f"queue_{item.id}",
-                    elements=[
-                        ButtonElement(
-                            action_id=TriageAction.ACCEPT,
-                            text=plain("Accept"),
-                            value=str(item.id),
-                            style="primary",
-                        ),
-                        ButtonElement(
-                            action_id=TriageAction.DECLINE,
-                            text=plain("Decline"),
-                            value=str(item.id),
-                            style="danger",
-                        ),
-                    ],
-                )
-            )
+            blocks.append(triage_buttons(f"queue_{item.id}", item.id, ask=False))
     if total > len(items):
         blocks.append(context(f"…and {total - len(items)} more below these."))
     return f"{total} request(s) waiting for triage", blocks
