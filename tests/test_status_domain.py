@@ -350,7 +350,13 @@ def test_waiting_on_me_covers_my_initiatives_and_me_as_a_contact(session: Sessio
     theirs = f.initiative(session, okr, now=START, number=2, owner_id="U0BOB")
     other = f.initiative(session, okr, now=START, number=3, owner_id="U0CAROL")
     f.dependency(session, theirs, mine, now=START, needed_by=date(2026, 3, 20))
-    f.dependency(session, other, provider_team="Platform", provider_contact_id="U0ALICE", now=START,
-                 needed_by=date(2026, 3, 10))  # fmt: skip
+    f.dependency(
+        session,
+        other,
+        provider_team="Platform",
+        provider_contact_id="U0ALICE",
+        now=START,
+        needed_by=date(2026, 3, 10),
+    )
     waiting = status.waiting_on(session, f.TEAM, "U0ALICE", limit=10)
     assert [(w.waiter.key, w.provider_key) for w in waiting.items] == [("REQ-3", None), ("REQ-2", "REQ-1")]
