@@ -108,7 +108,12 @@ def home(
         due=status.checkins_due(session, team_id, user_id, limit=PAGE_SIZE[due], offset=offset(due)),
         owned=status.owned(session, team_id, user_id, limit=PAGE_SIZE[owned], offset=offset(owned)),
         waiting=status.waiting_on(
-            session, team_id, user_id, limit=PAGE_SIZE[waiting], offset=offset(waiting)
+            session,
+            team_id,
+            user_id,
+            limit=PAGE_SIZE[waiting],
+            offset=offset(waiting),
+            led_teams=status.led_teams(user_id, settings),
         ),
         requested=status.requested(
             session, team_id, user_id, limit=PAGE_SIZE[requested], offset=offset(requested)

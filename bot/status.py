@@ -209,10 +209,16 @@ def requested(
 
 
 def waiting_on(
-    session: Session, team_id: str, user_id: str, *, limit: int, offset: int = 0
+    session: Session,
+    team_id: str,
+    user_id: str,
+    *,
+    limit: int,
+    offset: int = 0,
+    led_teams: Sequence[str] = (),
 ) -> Page[WaitingLine]:
-    """Open dependencies on an initiative `user_id` owns, or naming them as a team's contact;
-    soonest needed first: one statement."""
+    """Open dependencies on an initiative `user_id` owns, naming them as a team's contact, or on
+    a team they lead (`led_teams`) that names no contact; soonest needed first: one statement."""
     waiter = aliased(Initiative)
     provider = aliased(Initiative)
     waiter_okr = aliased(Okr)
@@ -227,7 +233,16 @@ def waiting_on(
         .where(
             Dependency.team_id == team_id,
             Dependency.state == DependencyState.OPEN,
-            sa.or_(provider.owner_id == user_id, Dependency.provider_contact_id == user_id),
+            sa.or_(
+                provider.owner_id == user_id,
+                Dependency.provider_contact_id == user_id,
+                sa.and_(
+                    Dependency.provider_contact_id.is_(None),
+                    Dependency.provider_team.in_(list(led_teams)),
+                )
+                if led_teams
+                else sa.false(),
+            ),
         )
         .order_by(Dependency.needed_by.is_(None), Dependency.needed_by, Dependency.id)
         .limit(limit)
@@ -267,6 +282,11 @@ def checkins_due(
     return _paged(rows, offset, lambda row: DueCheckin(*row))
 
 
+def led_teams(user_id: str, settings: WorkspaceSettings) -> list[str]:
+    """The teams (`THROUGHLINE_TEAMS`) `user_id` is the lead of."""
+    return sorted(name for name, lead in settings.teams.items() if lead == user_id)
+
+
 # -- /initiative ---------------------------------------------------------------------------------
 
 
@@ -291,7 +311,9 @@ def my_work(
     return MyWork(
         owned=owned(session, team_id, user_id, limit=limit),
         due=checkins_due(session, team_id, user_id, limit=limit),
-        waiting_on_me=waiting_on(session, team_id, user_id, limit=limit),
+        waiting_on_me=waiting_on(
+            session, team_id, user_id, limit=limit, led_teams=led_teams(user_id, settings)
+        ),
         requested=requested(session, team_id, user_id, limit=limit, open_only=True),
         zone=people.zones(session, team_id, [user_id], settings)[user_id],
     )

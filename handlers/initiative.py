@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import Block
@@ -75,11 +75,15 @@ def register(app: App, services: Services) -> None:
 
     @app.action(card_views.CardAction.SHARE)
     def share_card(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: BoltContext,
+        respond: Respond,
+        client: WebClient,
     ) -> None:
         ack()
-        team_id = (body.get("team") or {}).get("id") or body.get("team_id") or ""
-        user_id = body["user"]["id"]
+        team_id, user_id = context.team_id or "", body["user"]["id"]
         key = card_views.initiative_of(action.get("value"))
         with services.db.session() as session:
             settings = services.workspace(session, team_id)

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
-from storage.models import Checkin, CheckinStatus, Health, InitiativeState
+from storage.models import Checkin, CheckinStatus, Health, Initiative, InitiativeState
 from tests import factories as f
 from tests.conftest import START, Rig
 from tests.slackfake import visible_text
@@ -239,6 +240,18 @@ def test_my_work_for_a_requester_and_a_team_contact(world: Rig) -> None:
     assert "*You asked for*\n:large_yellow_circle: *REQ-17*" in dan
     lead = shown(ask(world, "", user="U0LEAD"))
     assert "waits on you: a queue" in lead
+
+
+def test_a_team_without_a_named_contact_waits_on_its_lead(world: Rig) -> None:
+    with world.db.session() as s:
+        item = s.scalars(sa.select(Initiative).where(Initiative.key == "REQ-9")).one()
+        f.dependency(s, item, provider_team="Data", now=START, what="a data export")
+        f.dependency(
+            s, item, provider_team="Data", provider_contact_id="U0CAROL", now=START, what="a dashboard"
+        )
+    dan = shown(ask(world, "", user="U0DAN"))  # Dan leads Data (THROUGHLINE_TEAMS)
+    assert "*REQ-9* Checkout analytics (<@U0CAROL>) waits on you: a data export" in dan
+    assert "a dashboard" not in dan  # that one names Carol
 
 
 def test_my_work_points_to_the_home_tab_when_there_is_more(rig: Rig) -> None:
