@@ -43,7 +43,7 @@ def initiative_of(value: str | None) -> str | None:
     return key if isinstance(key, str) and 0 < len(key) <= 20 else None
 
 
-def _dependency(item: DependencyLine, verb: str) -> str:
+def _dependency(item: DependencyLine) -> str:
     if item.other is not None:
         other = item.other
         state = "" if other.state is InitiativeState.ACTIVE else f" · _{STATE_WORDS[other.state]}_"
@@ -54,7 +54,7 @@ def _dependency(item: DependencyLine, verb: str) -> str:
     else:
         contact = f" (contact {mrkdwn.user(item.contact_id)})" if item.contact_id else ""
         who = f":busts_in_silhouette: the *{mrkdwn.escape(item.team)}* team{contact}"
-    what = f" — {verb} {mrkdwn.escape(item.what)}" if item.what else ""
+    what = f" — for {mrkdwn.escape(item.what)}" if item.what else ""
     by = f" · needed by {mrkdwn.date_text(item.needed_by)}" if item.needed_by else ""
     stalled = (
         f" · :hourglass: stalled since {mrkdwn.date_text(item.stalled_since.date())}"
@@ -142,12 +142,10 @@ def card(
     blocks.append(section(_last_checkin(view)))
 
     if view.waits_on:
-        blocks += listing(
-            "*Waits on*", _limited([_dependency(d, "for") for d in view.waits_on], "dependencies")
-        )
+        blocks += listing("*Waits on*", _limited([_dependency(d) for d in view.waits_on], "dependencies"))
     if view.waited_on_by:
         blocks += listing(
-            "*Waited on by*", _limited([_dependency(d, "for") for d in view.waited_on_by], "dependents")
+            "*Waited on by*", _limited([_dependency(d) for d in view.waited_on_by], "dependents")
         )
     if view.escalations:
         blocks += listing("*Open escalations*", [_escalation(e, view) for e in view.escalations])

@@ -27,7 +27,7 @@ from bot.home import PAGE_SIZE, SETTINGS_FIELDS, HomeData, HomeSection, settings
 from bot.status import InitiativeLine, Page
 from bot.views.card import CardAction, initiative_value
 from bot.views.common import context, divider, header, md, plain, section
-from bot.views.status import STATE_WORDS, due_line, line, waiting_line, when
+from bot.views.status import HEALTH_ICON, STATE_WORDS, due_line, line, waiting_line, when
 from storage.models import InitiativeState
 
 T = TypeVar("T")
@@ -92,7 +92,7 @@ def home(data: HomeData, now: datetime) -> View:
         HomeSection.DUE,
         "Check-ins due from you",
         data.due,
-        lambda d: (due_line(d, zone), _update_button(d.key, "Answer")),
+        lambda d: (due_line(d, zone), _update_button(d.key, "Answer", "primary")),
         "Nothing due from you. :tada:",
     )
     blocks += _list(
@@ -127,9 +127,10 @@ def home(data: HomeData, now: datetime) -> View:
     return View(type="home", blocks=blocks)
 
 
-def _update_button(key: str, label: str = "Update") -> ButtonElement:
+def _update_button(key: str, label: str = "Update", style: str | None = None) -> ButtonElement:
+    """The check-in feature's button (`checkin_update`): opens the check-in form."""
     return ButtonElement(
-        text=plain(label, 75), action_id=CardAction.UPDATE, value=initiative_value(key), style="primary"
+        text=plain(label, 75), action_id=CardAction.UPDATE, value=initiative_value(key), style=style
     )
 
 
@@ -143,7 +144,11 @@ def _owned_line(item: InitiativeLine, data: HomeData) -> str:
 
 
 def _request_line(item: InitiativeLine) -> str:
-    text = line(item).split(" · _")[0]  # the state is said in words below
+    # like `line`, with the state said in words below
+    text = (
+        f"{HEALTH_ICON[item.health]} *{mrkdwn.escape(item.key)}* {mrkdwn.escape(item.title)} "
+        f"· {mrkdwn.escape(item.okr_key)}"
+    )
     if item.state is InitiativeState.ACTIVE:
         state = f"accepted · owner {mrkdwn.user(item.owner_id)}"
     else:
