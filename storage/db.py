@@ -45,6 +45,9 @@ def _tune_sqlite(engine: Engine) -> None:
         # let SQLAlchemy, not the driver, decide when transactions begin
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # SQLite's own lower() folds ASCII only; PostgreSQL's folds every letter. Searches compare
+        # lower(title) with lower(words), so give SQLite the same Unicode-aware lower().
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         if engine.url.database not in (None, "", ":memory:"):
@@ -55,6 +58,10 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 class Database:

@@ -234,10 +234,15 @@ class Rig:
         return report
 
     def close(self) -> None:
-        # let waitress's worker threads finish first: one still sending a reply pulls the trigger
-        # that server.close() closes ("Bad file descriptor" in a thread at teardown)
+        # Stop waitress from inside its own loop: first its workers (one still sending a reply
+        # pulls the trigger), then every socket it selects on, closed by the loop thread itself.
+        # Closing them from this thread races the loop's select() ("Bad file descriptor" in a
+        # thread at teardown, reported against whichever test ran last).
+        from waitress import wasyncore
+
         self.server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
-        self.server.close()
+        sockets = self.server._map
+        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(sockets, ignore_all=True))
         self._thread.join(5)
         self.executor.shutdown(wait=True)
         self.runtime.stop()

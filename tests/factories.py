@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage.models import (
     Checkin,
     CheckinStatus,
+    CheckinUpdate,
     Dependency,
     DependencyState,
+    Escalation,
     Health,
     Initiative,
     InitiativeState,
     Okr,
     OkrKind,
+    Outbox,
+    OutboxState,
     Person,
 )
 
@@ -147,3 +153,131 @@ def checkin(
     session.add(row)
     session.flush()
     return row
+
+
+def update(
+    session: Session,
+    item: Initiative,
+    *,
+    now: datetime,
+    health: Health | None = Health.ON_TRACK,
+    moved: str = "",
+    blockers: str = "",
+    author_id: str | None = None,
+    **kw: Any,
+) -> CheckinUpdate:
+    """An owner's check-in answer (as the check-in feature stores it)."""
+    row = CheckinUpdate(
+        team_id=TEAM,
+        initiative_id=item.id,
+        author_id=author_id or item.owner_id or item.requester_id,
+        health=health,
+        moved=moved,
+        blockers=blockers,
+        created_at=now,
+        **kw,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def escalation(
+    session: Session,
+    dep: Dependency,
+    *,
+    now: datetime,
+    level: int = 1,
+    reason: str = "blocked 4 days",
+    **kw: Any,
+) -> Escalation:
+    """An open escalation of a stalled dependency (as the escalation feature stores it)."""
+    row = Escalation(
+        team_id=TEAM,
+        dependency_id=dep.id,
+        level=level,
+        reason=reason,
+        opened_at=kw.pop("opened_at", now),
+        level_at=kw.pop("level_at", now),
+        **kw,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def triage_post(
+    session: Session,
+    item: Initiative,
+    *,
+    now: datetime,
+    channel: str = "C0TRIAGE",
+    ts: str = "1772434800.000100",
+) -> Outbox:
+    """The intake feature's triage post of a request, already sent (`request:<id>:triage`)."""
+    row = Outbox(
+        team_id=TEAM,
+        key=f"request:{item.id}:triage",
+        method="post",
+        channel=channel,
+        payload={"text": f"New request {item.key}"},
+        state=OutboxState.SENT,
+        attempts=1,
+        next_attempt_at=now,
+        result_channel=channel,
+        result_ts=ts,
+        created_at=now,
+        sent_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def bulk_initiatives(
+    session: Session,
+    okr_row: Okr,
+    count: int,
+    *,
+    now: datetime,
+    first_number: int = 1,
+    title: str = "Bulk initiative {n}",
+    **columns: Any,
+) -> list[int]:
+    """`count` initiatives in one INSERT (numbers from `first_number`); returns their ids.
+    `columns` apply to every row (owner_id, requester_id, state, health, next_checkin_at...)."""
+    columns.setdefault("state", InitiativeState.ACTIVE)
+    columns.setdefault("owner_id", "U0ALICE")
+    columns.setdefault("requester_id", "U0DAN")
+    numbers = range(first_number, first_number + count)
+    session.execute(
+        sa.insert(Initiative),
+        [
+            {
+                "team_id": TEAM,
+                "number": n,
+                "key": f"REQ-{n}",
+                "title": title.format(n=n),
+                "description": "",
+                "okr_id": okr_row.id,
+                "created_at": now,
+                "updated_at": now,
+                **columns,
+            }
+            for n in numbers
+        ],
+    )
+    return list(
+        session.scalars(
+            sa.select(Initiative.id)
+            .where(Initiative.team_id == TEAM, Initiative.number.between(numbers.start, numbers.stop - 1))
+            .order_by(Initiative.number)
+        )
+    )
+
+
+def bulk_rows(session: Session, model: type[Any], rows: Iterable[dict[str, Any]]) -> None:
+    """Many rows of `model` in one INSERT; `team_id` is filled in."""
+    batch = [{"team_id": TEAM, **row} for row in rows]
+    if batch:
+        session.execute(sa.insert(model), batch)
