@@ -14,10 +14,12 @@ def register_all(app: App, services: Services) -> None:
     """Register every handler module. Order matters where several modules listen to one slash
     command: a module handling one form of it (`/initiative queue`, with a `matchers=` predicate)
     must come before the module that answers every other form."""
-    from handlers import errors, initiative
+    from handlers import dependencies, errors, escalation, initiative
 
     modules = [
         errors,  # the error handler and the retry middleware
+        dependencies,  # "Add a dependency" from anywhere
+        escalation,  # the ladder's buttons and modals; `/initiative stalled`
         initiative,  # `/initiative` catch-all: keep last among /initiative listeners
     ]
     for module in modules:

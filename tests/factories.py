@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from storage.models import (
     Checkin,
     CheckinStatus,
+    CheckinUpdate,
     Dependency,
     DependencyState,
     Health,
@@ -87,7 +88,7 @@ def initiative(
         okr_id=okr_row.id,
         state=state,
         health=health,
-        health_since=now if health else None,
+        health_since=kw.pop("health_since", now if health else None),
         created_at=kw.pop("created_at", now),
         updated_at=now,
         **kw,
@@ -145,5 +146,33 @@ def checkin(
         **kw,
     )
     session.add(row)
+    session.flush()
+    return row
+
+
+def checkin_update(
+    session: Session,
+    item: Initiative,
+    *,
+    at: datetime,
+    health: Health | None = Health.ON_TRACK,
+    moved: str = "",
+    blockers: str = "",
+    author_id: str | None = None,
+    **kw: Any,
+) -> CheckinUpdate:
+    """An owner's answer; also moves the initiative's `last_checkin_at` as the check-in feature does."""
+    row = CheckinUpdate(
+        team_id=TEAM,
+        initiative_id=item.id,
+        author_id=author_id or item.owner_id or "",
+        health=health,
+        moved=moved,
+        blockers=blockers,
+        created_at=at,
+        **kw,
+    )
+    session.add(row)
+    item.last_checkin_at = at
     session.flush()
     return row
