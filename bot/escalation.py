@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from bot import authz, delivery, history
+from bot import authz, delivery, history, mrkdwn
 from bot.authz import Action
 from bot.calendar import zone
 from bot.config import WorkspaceSettings
@@ -423,26 +423,33 @@ def _apply(
             settings,
             now,
             by=actor_id,
-            resolution=because or _recovery(provider, settings),
+            resolution=because or _recovery(dependency, provider, settings),
             tell_waiter=tell_waiter,
         )
         done["resolved"] += 1
     return done
 
 
-def _recovery(provider: Initiative | None, settings: WorkspaceSettings) -> str:
-    """Why an escalation resolved by itself, in plain words."""
-    if provider is None:
-        return "the cause went away"
-    if provider.state != InitiativeState.ACTIVE:
-        return f"{provider.key} is {provider.state.value}"
-    health = {Health.ON_TRACK: "on track", Health.AT_RISK: "at risk", Health.BLOCKED: "blocked"}.get(
-        provider.health or Health.ON_TRACK, "on track"
-    )
-    if provider.last_checkin_at is not None:
-        day = provider.last_checkin_at.astimezone(zone(settings.timezone)).date()
-        return f"{provider.key} checked in on {day:%a %d %b %Y} ({health})"
-    return f"{provider.key} is {health}"
+def _recovery(dependency: Dependency, provider: Initiative | None, settings: WorkspaceSettings) -> str:
+    """Why an escalation resolved by itself: the facts as they stand now, in plain words."""
+    tz = zone(settings.timezone)
+    parts: list[str] = []
+    if provider is not None:
+        if provider.state != InitiativeState.ACTIVE:
+            parts.append(f"{provider.key} is {provider.state.value}")
+        else:
+            health = {Health.AT_RISK: "at risk", Health.BLOCKED: "blocked"}.get(
+                provider.health or Health.ON_TRACK, "on track"
+            )
+            checked = (
+                f", last check-in {mrkdwn.date_text(provider.last_checkin_at.astimezone(tz).date())}"
+                if provider.last_checkin_at
+                else ""
+            )
+            parts.append(f"{provider.key} is {health}{checked}")
+    if dependency.needed_by is not None:
+        parts.append(f"needed by {mrkdwn.date_text(dependency.needed_by)}")
+    return "no longer stalled" + (": " + "; ".join(parts) if parts else "")
 
 
 def _open(session: Session, dependency: Dependency, reason: str, now: datetime) -> tuple[Escalation, bool]:
