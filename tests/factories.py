@@ -14,6 +14,7 @@ from storage.models import (
     CheckinUpdate,
     Dependency,
     DependencyState,
+    Escalation,
     Health,
     Initiative,
     InitiativeState,
@@ -174,5 +175,21 @@ def checkin_update(
     )
     session.add(row)
     item.last_checkin_at = at
+    session.flush()
+    return row
+
+
+def escalation(session: Session, dep: Dependency, *, now: datetime, level: int = 1, **kw: Any) -> Escalation:
+    """An open escalation of `dep` (the ladder's own tests climb through the tick instead)."""
+    row = Escalation(
+        team_id=TEAM,
+        dependency_id=dep.id,
+        level=level,
+        reason=kw.pop("reason", dep.stall_reason or "stalled"),
+        opened_at=kw.pop("opened_at", now),
+        level_at=kw.pop("level_at", now),
+        **kw,
+    )
+    session.add(row)
     session.flush()
     return row

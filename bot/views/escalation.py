@@ -88,7 +88,7 @@ def _side_detail(side: Side) -> str:
     if side.contact_id:
         parts.append(f"contact {mrkdwn.user(side.contact_id)}")
     if side.okr_key:
-        parts.append(f"{mrkdwn.escape(side.okr_key)} {mrkdwn.escape(side.okr_title)}")
+        parts.append(f"{mrkdwn.escape(side.okr_key)} {mrkdwn.escape(side.okr_title)}".rstrip())
     return f" ({' · '.join(parts)})" if parts else ""
 
 
