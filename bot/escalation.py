@@ -764,6 +764,42 @@ def reevaluate(
     )
 
 
+def reevaluate_provider(
+    session: Session, provider: Initiative, settings: WorkspaceSettings, now: datetime
+) -> dict[str, int]:
+    """Bring the stalls and escalations of everything waiting on `provider` up to date now, e.g.
+    right after its owner answered a check-in, instead of at the next tick. Locks those
+    dependencies (PostgreSQL) as the tick does. Returns what changed ("resolved", "stalled", ...)."""
+    found = list(
+        session.scalars(
+            sa.select(Dependency)
+            .where(
+                Dependency.team_id == provider.team_id,
+                Dependency.provider_id == provider.id,
+                Dependency.state == DependencyState.OPEN,
+            )
+            .order_by(Dependency.id)
+            .with_for_update()
+        )
+    )
+    if not found:
+        return {}
+    open_escalations = {
+        e.dependency_id: e
+        for e in session.scalars(
+            sa.select(Escalation).where(
+                Escalation.dependency_id.in_([d.id for d in found]), Escalation.resolved_at.is_(None)
+            )
+        )
+    }
+    counts: Counter[str] = Counter()
+    for dependency in found:
+        counts.update(
+            _apply(session, dependency, provider, open_escalations.get(dependency.id), settings, now)
+        )
+    return dict(counts)
+
+
 def close_for_dependency(
     session: Session,
     dependency: Dependency,

@@ -315,3 +315,27 @@ def test_the_tick_pass_reads_a_constant_number_of_statements(rig: Rig) -> None:
     with rig.db.session() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Outbox)) == 0
         assert s.scalar(sa.select(sa.func.count()).select_from(Escalation)) == 0
+
+
+def test_a_check_in_can_resolve_at_once_without_waiting_for_the_tick(rig: Rig) -> None:
+    """What the check-in feature calls after an answer: `escalation.reevaluate_provider`."""
+    from bot import escalation
+
+    world = build(rig.db, "blocked")
+    for n in (2, 4, 9):
+        rig.tick(day(n))
+    rig.clock.set(day(9, hour=10))
+    fix(rig.db, world, day(9, hour=10))
+    with rig.db.session() as s:
+        provider = s.get(Initiative, world.provider_id)
+        assert provider is not None
+        changed = escalation.reevaluate_provider(s, provider, rig.services.defaults, day(9, hour=10))
+    assert changed == {"recovered": 1, "resolved": 1}
+    rig.settle()
+    (episode,) = escalations(rig.db, world.dependency_id)
+    assert episode.resolved_at == day(9, hour=10) and episode.resolved_by is None
+    (post,) = rig.fake.posts("C0GOVERN")
+    assert "Resolved by itself* on Mon 09 Mar 2026" in post.visible
+    mark = sent(rig.fake)
+    rig.tick(day(9, hour=11))
+    assert sent(rig.fake) == mark
