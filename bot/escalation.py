@@ -297,10 +297,8 @@ def _affected(
         ids = downstream(session, dependency.team_id, [provider.id])
     else:
         ids = [waiter.id, *downstream(session, dependency.team_id, [waiter.id])]
-    if waiter.id not in ids:  # a closed provider's chain may skip it; the waiter is always held up
+    if waiter.id not in ids:  # the dependency was just met or cancelled: the walk no longer sees it
         ids.insert(0, waiter.id)
-    if not ids:
-        return ()
     rows = session.execute(
         sa.select(Initiative.id, Initiative.key, Initiative.title, Initiative.owner_id, Okr.key, Okr.title)
         .join(Okr, Okr.id == Initiative.okr_id)
