@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot import redelivery
+from bot import escalation, redelivery
 from bot.delivery import Deliverer, DeliveryReport
 from bot.services import Services
 
@@ -31,6 +31,7 @@ def steps() -> list[tuple[str, Step]]:
     stop the others."""
     return [
         ("housekeeping", housekeeping),
+        ("escalations", escalation.run),
     ]
 
 

@@ -26,11 +26,9 @@ def answer(
 ) -> tuple[str, list[Block]]:
     """(fallback text, blocks) of the ephemeral reply to `/initiative <text>`."""
     query = status.parse_query(text)
-    if query.kind is QueryKind.HELP:
+    if query.kind in (QueryKind.HELP, QueryKind.QUEUE, QueryKind.STALLED):
+        # queue and stalled are answered by the intake and escalation modules, registered first
         return status_views.usage()
-    if query.kind in (QueryKind.QUEUE, QueryKind.STALLED):
-        # answered by the intake and escalation modules when they are installed (registered first)
-        return status_views.not_available(query.kind.value)
     with services.db.session() as session:
         settings = services.workspace(session, team_id)
         if query.kind is QueryKind.MINE:

@@ -212,9 +212,18 @@ class Rig:
         self.services = self.runtime.services
         self.server = make_server(ThroughlineWSGI(self.runtime.app, self.db), "127.0.0.1", 0, threads=4)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self._thread = threading.Thread(target=self.server.run, name="app-http", daemon=True)
+        self._closing = False
+        self._thread = threading.Thread(target=self._serve, name="app-http", daemon=True)
         self._thread.start()
         self.slack = SlackHTTP(self.url + EVENTS_PATH, SIGNING_SECRET, fake)
+
+    def _serve(self) -> None:
+        try:
+            self.server.run()
+        except (OSError, ValueError):
+            # close() shuts the sockets while the loop may be polling them (EBADF), as in `serve`
+            if not self._closing:
+                raise
 
     def settle(self) -> None:
         """Let every listener finish, then deliver everything due (repeat until quiet)."""
@@ -234,6 +243,7 @@ class Rig:
         return report
 
     def close(self) -> None:
+        self._closing = True
         # Stop waitress from inside its own loop: first its workers (one still sending a reply
         # pulls the trigger), then every socket it selects on, closed by the loop thread itself.
         # Closing them from this thread races the loop's select() ("Bad file descriptor" in a

@@ -93,7 +93,7 @@ def initiative(
         okr_id=okr_row.id,
         state=state,
         health=health,
-        health_since=now if health else None,
+        health_since=kw.pop("health_since", now if health else None),
         created_at=kw.pop("created_at", now),
         updated_at=now,
         **kw,
@@ -155,18 +155,18 @@ def checkin(
     return row
 
 
-def update(
+def checkin_update(
     session: Session,
     item: Initiative,
     *,
-    now: datetime,
+    at: datetime,
     health: Health | None = Health.ON_TRACK,
     moved: str = "",
     blockers: str = "",
     author_id: str | None = None,
     **kw: Any,
 ) -> CheckinUpdate:
-    """An owner's check-in answer (as the check-in feature stores it)."""
+    """An owner's answer; also moves the initiative's `last_checkin_at` as the check-in feature does."""
     row = CheckinUpdate(
         team_id=TEAM,
         initiative_id=item.id,
@@ -174,29 +174,22 @@ def update(
         health=health,
         moved=moved,
         blockers=blockers,
-        created_at=now,
+        created_at=at,
         **kw,
     )
     session.add(row)
+    item.last_checkin_at = at
     session.flush()
     return row
 
 
-def escalation(
-    session: Session,
-    dep: Dependency,
-    *,
-    now: datetime,
-    level: int = 1,
-    reason: str = "blocked 4 days",
-    **kw: Any,
-) -> Escalation:
-    """An open escalation of a stalled dependency (as the escalation feature stores it)."""
+def escalation(session: Session, dep: Dependency, *, now: datetime, level: int = 1, **kw: Any) -> Escalation:
+    """An open escalation of `dep` (the ladder's own tests climb through the tick instead)."""
     row = Escalation(
         team_id=TEAM,
         dependency_id=dep.id,
         level=level,
-        reason=reason,
+        reason=kw.pop("reason", dep.stall_reason or "stalled"),
         opened_at=kw.pop("opened_at", now),
         level_at=kw.pop("level_at", now),
         **kw,

@@ -83,10 +83,10 @@ def world(rig: Rig) -> Rig:
         )
         f.dependency(s, waiter, item, now=START, what="the new checkout")
         f.escalation(s, stalled, now=START, level=2, reason="REQ-5 blocked for 4 business days")
-        f.update(
+        f.checkin_update(
             s,
             item,
-            now=START - timedelta(days=3),
+            at=START - timedelta(days=3),
             moved="Designs signed off",
             blockers="Waiting on <API>",
             health=Health.AT_RISK,
@@ -281,12 +281,6 @@ def test_help_lists_every_form(rig: Rig) -> None:
         "/initiative help",
     ):
         assert form in text
-
-
-@pytest.mark.parametrize("form", ["stalled"])
-def test_queue_and_stalled_answer_with_usage_until_their_features_are_installed(rig: Rig, form: str) -> None:
-    body = ask(rig, form)
-    assert f"`/initiative {form}` is not available" in body["text"] and USAGE_MARK in shown(body)
 
 
 # -- search ----------------------------------------------------------------------------------------

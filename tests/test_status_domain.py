@@ -267,8 +267,8 @@ def test_card_gathers_both_sides_and_escalations(session: Session) -> None:
     f.dependency(session, item, provider_team="Platform", now=START, what="a queue")
     f.dependency(session, item, waiter, now=START, state=DependencyState.MET)  # met: not shown
     f.escalation(session, stalled, now=START, level=2)
-    f.update(session, item, now=START, moved="first", health=Health.ON_TRACK)
-    f.update(session, item, now=START + timedelta(days=1), moved="second", health=Health.AT_RISK)
+    f.checkin_update(session, item, at=START, moved="first", health=Health.ON_TRACK)
+    f.checkin_update(session, item, at=START + timedelta(days=1), moved="second", health=Health.AT_RISK)
     f.checkin(session, item, slot_at=START, status=CheckinStatus.ANSWERED)
     f.checkin(session, item, slot_at=START + timedelta(days=7))
     f.triage_post(session, item, now=START, ts="1.000200")

@@ -64,7 +64,7 @@ def grow(rig: Rig, okr_id: int, start: int, count: int) -> None:
             assert item is not None
             f.triage_post(s, item, now=START)
             for n in range(3):
-                f.update(s, item, now=START + timedelta(hours=n), moved=f"update {n}")
+                f.checkin_update(s, item, at=START + timedelta(hours=n), moved=f"update {n}")
 
 
 def measure(rig: Rig) -> dict[str, int]:

@@ -183,11 +183,6 @@ def unknown_initiative(key: str) -> tuple[str, list[Block]]:
     )
 
 
-def not_available(form: str) -> tuple[str, list[Block]]:
-    return usage(
-        f":construction: `/initiative {mrkdwn.escape(form)}` is not available in this workspace yet."
-    )
-
 
 def search_results(result: SearchResult) -> tuple[str, list[Block]]:
     phrase = mrkdwn.escape(" ".join(result.words))
