@@ -11,8 +11,11 @@ from sqlalchemy.orm import Session
 from storage.models import (
     Checkin,
     CheckinStatus,
+    CheckinUpdate,
     Dependency,
     DependencyState,
+    Digest,
+    Escalation,
     Health,
     Initiative,
     InitiativeState,
@@ -87,9 +90,9 @@ def initiative(
         okr_id=okr_row.id,
         state=state,
         health=health,
-        health_since=now if health else None,
+        health_since=kw.pop("health_since", now if health else None),
         created_at=kw.pop("created_at", now),
-        updated_at=now,
+        updated_at=kw.pop("updated_at", now),
         **kw,
     )
     session.add(row)
@@ -143,6 +146,75 @@ def checkin(
         prompted_at=kw.pop("prompted_at", slot_at),
         status=status,
         **kw,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def checkin_update(
+    session: Session,
+    item: Initiative,
+    *,
+    at: datetime,
+    health: Health | None = None,
+    done: bool = False,
+    **kw: Any,
+) -> CheckinUpdate:
+    """An owner's answer on `item` at `at` (append-only history)."""
+    row = CheckinUpdate(
+        team_id=TEAM,
+        initiative_id=item.id,
+        author_id=kw.pop("author_id", item.owner_id or "U0ALICE"),
+        health=health,
+        done=done,
+        created_at=at,
+        **kw,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def escalation(
+    session: Session,
+    dep: Dependency,
+    *,
+    opened_at: datetime,
+    level: int = 1,
+    level_at: datetime | None = None,
+    reason: str = "stalled",
+    **kw: Any,
+) -> Escalation:
+    row = Escalation(
+        team_id=TEAM,
+        dependency_id=dep.id,
+        level=level,
+        reason=reason,
+        opened_at=opened_at,
+        level_at=level_at or opened_at,
+        **kw,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def digest(
+    session: Session,
+    *,
+    period_start: date,
+    period_end: date,
+    created_at: datetime,
+    summary: dict[str, Any] | None = None,
+) -> Digest:
+    """A digest row as if one had been posted for that period."""
+    row = Digest(
+        team_id=TEAM,
+        period_start=period_start,
+        period_end=period_end,
+        created_at=created_at,
+        summary=summary or {},
     )
     session.add(row)
     session.flush()

@@ -23,10 +23,27 @@ def test_waiting_on_another_initiative_tells_both_owners(db: Database) -> None:
         okr = f.okr(s, "O1", now=START)
         a = f.initiative(s, okr, now=START, owner_id="U0ALICE", title="Checkout <b>")
         b = f.initiative(s, okr, now=START, owner_id="U0BOB")
-        dep = dependencies.add(s, waiter=a, provider=b, actor_id="U0ALICE", settings=WS, now=START,
-                               what="rate-limit API", needed_by=date(2026, 3, 20), today=date(2026, 3, 2))
-        again = dependencies.add(s, waiter=a, provider=b, actor_id="U0ALICE", settings=WS, now=START,
-                                 what="rate-limit API", needed_by=date(2026, 3, 20))
+        dep = dependencies.add(
+            s,
+            waiter=a,
+            provider=b,
+            actor_id="U0ALICE",
+            settings=WS,
+            now=START,
+            what="rate-limit API",
+            needed_by=date(2026, 3, 20),
+            today=date(2026, 3, 2),
+        )
+        again = dependencies.add(
+            s,
+            waiter=a,
+            provider=b,
+            actor_id="U0ALICE",
+            settings=WS,
+            now=START,
+            what="rate-limit API",
+            needed_by=date(2026, 3, 20),
+        )
         assert again.id == dep.id
         told = {o.channel: o.payload["text"] for o in s.scalars(sa.select(Outbox))}
         kinds = s.scalars(sa.select(Event.kind)).all()
@@ -38,8 +55,16 @@ def test_waiting_on_another_initiative_tells_both_owners(db: Database) -> None:
 def test_waiting_on_a_team_tells_its_lead(db: Database) -> None:
     with db.session() as s:
         a = f.initiative(s, f.okr(s, "O1", now=START), now=START, owner_id="U0ALICE")
-        dependencies.add(s, waiter=a, provider_team="Platform", actor_id="U0ALICE", settings=WS, now=START,
-                         what="a queue", needed_by=None)
+        dependencies.add(
+            s,
+            waiter=a,
+            provider_team="Platform",
+            actor_id="U0ALICE",
+            settings=WS,
+            now=START,
+            what="a queue",
+            needed_by=None,
+        )
         assert {o.channel for o in s.scalars(sa.select(Outbox))} == {"U0ALICE", "U0LEAD"}
 
 
@@ -49,10 +74,18 @@ def test_bad_dependencies_are_refused_on_the_right_field(db: Database, case: str
         okr = f.okr(s, "O1", now=START)
         a = f.initiative(s, okr, now=START, owner_id="U0ALICE")
         b = f.initiative(s, okr, now=START, owner_id="U0BOB")
-        dependencies.add(s, waiter=b, provider=a, actor_id="U0BOB", settings=WS, now=START, what="x",
-                         needed_by=None)
-        args = {"waiter": a, "actor_id": "U0ALICE", "settings": WS, "now": START, "what": "x", "needed_by": None,
-                "today": date(2026, 3, 2)}
+        dependencies.add(
+            s, waiter=b, provider=a, actor_id="U0BOB", settings=WS, now=START, what="x", needed_by=None
+        )
+        args = {
+            "waiter": a,
+            "actor_id": "U0ALICE",
+            "settings": WS,
+            "now": START,
+            "what": "x",
+            "needed_by": None,
+            "today": date(2026, 3, 2),
+        }
         expected: type[Exception] = Invalid
         if case == "self":
             args["provider"] = a
