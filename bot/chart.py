@@ -67,7 +67,7 @@ def render(data: DigestData) -> bytes:
                 axes.bar(range(len(weeks)), values, bottom=bottom, color=COLOURS[name], width=0.75)
                 bottom = [b + v for b, v in zip(bottom, values, strict=True)]
             axes.set_title(
-                _short(f"{objective.key} · {objective.title}", 38), fontsize=9, loc="left", parse_math=False
+                _short(f"{objective.key} · {objective.title}", 30), fontsize=9, loc="left", parse_math=False
             )
             axes.set_xticks(range(len(weeks)), labels, fontsize=7, rotation=45, ha="right")
             axes.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -88,15 +88,14 @@ def render(data: DigestData) -> bytes:
         if objectives:
             from matplotlib.patches import Patch
 
-            figure.legend(
+            figure.axes[0].legend(
                 handles=[
                     Patch(color=COLOURS["on_track"], label="on track"),
                     Patch(color=COLOURS["at_risk"], label="at risk"),
                     Patch(color=COLOURS["blocked"], label="blocked"),
                 ],
-                loc="outside upper right",
-                ncols=3,
-                fontsize=8,
+                loc="upper left",
+                fontsize=7,
                 frameon=False,
             )
 

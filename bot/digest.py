@@ -790,12 +790,12 @@ def build(
         )
         .order_by(f.number)
     ):
+        objective = objective_of(row.okr_id)
+        if objective is None:  # under an archived objective
+            continue
         active = row.state == InitiativeState.ACTIVE
         if active and row.health in TROUBLED:
             troubled_now[row.key] = str(row.health.value)
-        objective = objective_of(row.okr_id)
-        if objective is None:
-            continue
         lists = named[id(objective)]
         item = InitiativeItem(
             key=row.key,
@@ -885,12 +885,15 @@ def build(
 
     # key results: progress and pace, from the OKR rows loaded above
     previous_progress: dict[str, float] = summary.get("kr_progress") or {}
-    previous_at_target = set(summary.get("kr_at_target") or [])
+    # None: the last digest did not record it (older version), so "reached this period" is unknown
+    previous_at_target = (
+        set(summary["kr_at_target"]) if isinstance(summary.get("kr_at_target"), list) else None
+    )
     for okr in sorted(okrs.by_id.values(), key=lambda o: _natural(o.key)):
         objective = objective_of(okr.id)
         if objective is None or okr.metric_target is None or okr.metric_start is None:
             continue
-        kr = _key_result(okr, okrs.period(okr), period, previous_progress, previous_at_target, previous)
+        kr = _key_result(okr, okrs.period(okr), period, previous_progress, previous_at_target)
         objective.key_results.append(kr)
 
     ordered = sorted(objectives.values(), key=lambda o: (-o.priority, _natural(o.key)))
@@ -1167,8 +1170,7 @@ def _key_result(
     okr_period: str | None,
     period: Period,
     previous_progress: dict[str, float],
-    previous_at_target: set[str],
-    previous: Digest | None,
+    previous_at_target: set[str] | None,
 ) -> KeyResult:
     start, target, current = okr.metric_start, okr.metric_target, okr.metric_current
     progress = expected = expected_value = None
@@ -1206,7 +1208,7 @@ def _key_result(
         pace=pace,
         delta=(progress - before) if progress is not None and before is not None else None,
         reached_this_period=pace == Pace.AT_TARGET
-        and previous is not None
+        and previous_at_target is not None
         and okr.key not in previous_at_target,
     )
 

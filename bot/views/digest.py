@@ -201,7 +201,7 @@ def environment(template_dir: str | None, for_mrkdwn: bool = True) -> SandboxedE
     env = SandboxedEnvironment(
         loader=ChoiceLoader(loaders),
         autoescape=False,
-        finalize=mrkdwn.escape if for_mrkdwn else _plain,
+        finalize=_mrkdwn if for_mrkdwn else _plain,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -211,7 +211,16 @@ def environment(template_dir: str | None, for_mrkdwn: bool = True) -> SandboxedE
     return env
 
 
+def _mrkdwn(value: object) -> str:
+    """How a printed value appears in mrkdwn: counts with thousands separators, text escaped."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return mrkdwn.escape(value)
+
+
 def _plain(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return "" if value is None else str(value)
 
 
