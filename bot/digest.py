@@ -39,9 +39,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from bot import delivery
+from bot import chart, delivery
 from bot.calendar import CadenceKind, latest_slot, next_slot, zone
 from bot.config import WorkspaceSettings
+from bot.views import digest as views
+from bot.workspaces import effective_settings
 from storage.db import Database, insert_ignore
 from storage.models import (
     Checkin,
@@ -589,6 +591,10 @@ class _Okrs:
         found = self._root[okr_id]
         return self.by_id[found] if found is not None else None
 
+    def live_ids(self) -> list[int]:
+        """Ids of the OKRs the digest covers (not under an objective archived before the period)."""
+        return [okr_id for okr_id in self.by_id if self.root(okr_id) is not None]
+
     def objectives(self) -> list[Okr]:
         return [o for o in self.by_id.values() if o.parent_id is None and self.root(o.id) is not None]
 
@@ -844,7 +850,7 @@ def build(
     _add_stalls(session, team_id, settings, okrs, objective_of, objectives.values(), period)
 
     # 4. decisions: level-3 escalations and requests waiting on their OKR owner
-    decisions, level3 = _decisions(session, team_id, settings, okrs, objective_of, period)
+    decisions, level3 = _decisions(session, team_id, settings, okrs, period)
 
     # 5. check-in participation
     for row in session.execute(
@@ -862,7 +868,9 @@ def build(
             sa.func.count().label("n"),
             sa.func.count().over().label("owners"),
         )
+        .join(Initiative, Initiative.id == Checkin.initiative_id)
         .where(
+            Initiative.okr_id.in_(okrs.live_ids()),
             Checkin.team_id == team_id,
             Checkin.slot_at > start,
             Checkin.slot_at <= end,
@@ -1044,7 +1052,6 @@ def _decisions(
     team_id: str,
     settings: WorkspaceSettings,
     okrs: _Okrs,
-    objective_of: Any,
     period: Period,
 ) -> tuple[Listing[Decision], int]:
     waiter = aliased(Initiative)
@@ -1064,7 +1071,12 @@ def _decisions(
         .join(Dependency, Dependency.id == Escalation.dependency_id)
         .join(waiter, waiter.id == Dependency.waiter_id)
         .outerjoin(provider, provider.id == Dependency.provider_id)
-        .where(Escalation.team_id == team_id, Escalation.resolved_at.is_(None), Escalation.level >= 3)
+        .where(
+            Escalation.team_id == team_id,
+            Escalation.resolved_at.is_(None),
+            Escalation.level >= 3,
+            waiter.okr_id.in_(okrs.live_ids()),
+        )
         .order_by(Escalation.level_at, Escalation.id)
         .limit(DECISION_LIMIT)
     ).all()
@@ -1080,6 +1092,7 @@ def _decisions(
             Initiative.team_id == team_id,
             Initiative.state == InitiativeState.PROPOSED,
             Initiative.created_at <= period.start,
+            Initiative.okr_id.in_(okrs.live_ids()),
         )
         .order_by(Initiative.created_at, Initiative.number)
         .limit(DECISION_LIMIT)
@@ -1257,10 +1270,6 @@ def post_scheduled(
     (unique per workspace and period start) and the outbox keys make a repeat a no-op. Only the
     latest period is posted after downtime, and none for a period that ended before the workspace
     existed. The chart goes into the digest's thread; if it cannot be drawn the digest posts alone."""
-    from bot import chart
-    from bot.views import digest as views
-    from bot.workspaces import effective_settings
-
     with db.session() as session:
         workspace = session.scalar(sa.select(Workspace).where(Workspace.team_id == team_id))
         settings = effective_settings(workspace, defaults)

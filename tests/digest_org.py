@@ -186,6 +186,11 @@ def seed(session: Session) -> dict[str, object]:
     )
     f.escalation(session, d2, opened_at=at(3), level=1)
     f.dependency(session, r12, r10, now=at(20, month=2), what="failover runbook")
+    # under the archived objective: none of this is in the digest
+    d3 = f.dependency(session, legacy, now=at(5, month=1), provider_team="Data", stalled_since=at(6, month=1))
+    f.escalation(session, d3, opened_at=at(7, month=1), level=3)
+    legacy.owner_id = "U0MALLORY"
+    f.checkin(session, legacy, slot_at=at(2, 8), status=CheckinStatus.MISSED)
 
     # check-ins whose slot fell in the period
     for row, status in (

@@ -278,13 +278,25 @@ def test_a_broken_or_unsafe_override_falls_back_to_the_packaged_template(
     (tmp_path / "digest" / "decisions.md.j2").write_text(
         "{{ digest.__class__.__init__.__globals__ }}{{ ''.__class__.__mro__ }}"
     )
+    (tmp_path / "digest" / "footer.md.j2").write_text("{{ digest.intake / 0 }}")
     with caplog.at_level(logging.ERROR, logger="bot.views.digest"):
         rendered = views.render(build(org), tmp_path)
     text = views.as_text(rendered.blocks)
     assert "This week at a glance" in text and "Decisions needed (2)" in text
     assert "__globals__" not in text and "mro" not in text
     failed = {r.args[0] for r in caplog.records}
-    assert failed == {"digest/overview.md.j2", "digest/decisions.md.j2"}
+    assert failed == {"digest/overview.md.j2", "digest/decisions.md.j2", "digest/footer.md.j2"}
+
+
+def test_overrides_that_render_nothing_leave_their_block_out(org: Database, tmp_path: Path) -> None:
+    (tmp_path / "digest").mkdir()
+    for name in ("header.txt.j2", "intro.md.j2", "overview.md.j2", "decisions.md.j2", "footer.md.j2"):
+        (tmp_path / "digest" / name).write_text("{# nothing #}\n")
+    rendered = views.render(build(org), tmp_path)
+    dicts = [b.to_dict() for b in rendered.blocks]
+    validate_blocks(dicts, MESSAGE_BLOCKS)
+    assert dicts[0]["text"]["text"] == "Leadership digest"
+    assert [d["type"] for d in dicts] == ["header", "divider", "section", "section", "section"]
 
 
 def test_the_template_dir_setting_is_read_from_the_environment(monkeypatch, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, pass_context
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 from slack_sdk.models.blocks import Block, ContextBlock
@@ -229,7 +229,7 @@ def render_part(name: str, template_dir: Path | None, *, for_mrkdwn: bool = True
     directory = str(template_dir) if template_dir else None
     try:
         return environment(directory, for_mrkdwn).get_template(name).render(**values).strip()
-    except TemplateError:
+    except Exception:  # a template error, the sandbox refusing, or a plain bug like 1/0
         if directory is None:
             raise
         log.exception("digest template %s in %s failed; using the packaged one", name, directory)
@@ -269,17 +269,16 @@ def render(data: DigestData, template_dir: Path | None = None, *, note: str | No
     """The digest message: (fallback text, ≤ 50 blocks). `note` (trusted mrkdwn) is shown under
     the header, e.g. "this is a preview"."""
     values: dict[str, Any] = {"digest": data, "period": data.period, "tz": data.period.tz}
-    blocks: list[Block] = [
-        header(render_part("digest/header.txt.j2", template_dir, for_mrkdwn=False, **values)),
-    ]
+    title = render_part("digest/header.txt.j2", template_dir, for_mrkdwn=False, **values)
+    blocks: list[Block] = [header(" ".join(title.split()) or "Leadership digest")]
     intro = render_part("digest/intro.md.j2", template_dir, **values)
     if intro:
         blocks.append(_context(intro, DigestBlock.INTRO))
     if note:
         blocks.append(_context(note, DigestBlock.NOTE))
-    blocks.append(
-        section(fit(render_part("digest/overview.md.j2", template_dir, **values)), DigestBlock.OVERVIEW)
-    )
+    overview = render_part("digest/overview.md.j2", template_dir, **values)
+    if overview:
+        blocks.append(section(fit(overview), DigestBlock.OVERVIEW))
     decisions = render_part("digest/decisions.md.j2", template_dir, **values)
     if decisions:
         blocks.append(section(fit(decisions), DigestBlock.DECISIONS))
