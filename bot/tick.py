@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot import escalation, redelivery
+from bot import digest, escalation, redelivery
 from bot.delivery import Deliverer, DeliveryReport
 from bot.services import Services
 
@@ -26,12 +26,33 @@ def housekeeping(services: Services, now: datetime) -> dict[str, int]:
         return {"forgotten_requests": redelivery.forget_old(session, now)}
 
 
+def post_digests(services: Services, now: datetime) -> dict[str, int]:
+    """Each workspace with a digest channel gets the digest of its latest period, once."""
+    with services.db.session() as session:
+        teams = digest.workspaces(session)
+    posted, failed = 0, []
+    for team_id in teams:
+        try:
+            result = digest.post_scheduled(
+                services.db, services.defaults, team_id, now, template_dir=services.settings.template_dir
+            )
+        except Exception:  # one workspace's failure must not keep the others' digests back
+            log.exception("digest for %s failed at %s", team_id, now.isoformat())
+            failed.append(team_id)
+            continue
+        posted += result.outcome is digest.Outcome.POSTED
+    if failed:
+        raise RuntimeError(f"the digest failed for {', '.join(failed)} (posted {posted})")
+    return {"posted": posted}
+
+
 def steps() -> list[tuple[str, Step]]:
     """The passes of a tick, in order. Each runs in its own transactions; one failing does not
     stop the others."""
     return [
         ("housekeeping", housekeeping),
         ("escalations", escalation.run),
+        ("digest", post_digests),
     ]
 
 

@@ -14,13 +14,14 @@ def register_all(app: App, services: Services) -> None:
     """Register every handler module. Order matters where several modules listen to one slash
     command: a module handling one form of it (`/initiative queue`, with a `matchers=` predicate)
     must come before the module that answers every other form."""
-    from handlers import dependencies, errors, escalation, home, initiative, intake, okr
+    from handlers import dependencies, digest, errors, escalation, home, initiative, intake, okr
 
     modules = [
         errors,  # the error handler and the retry middleware
         home,  # the App Home tab and the admin settings
         dependencies,  # "Add a dependency" from anywhere
         escalation,  # the ladder's buttons and modals; `/initiative stalled`
+        digest,  # `/okr digest`: before the `/okr` catch-all
         okr,  # `/okr` catch-all (list/search, add, archive): after any module answering one `/okr` form
         intake,  # `/request`, shortcuts, triage, and `/initiative queue`
         initiative,  # `/initiative` catch-all: keep last among /initiative listeners

@@ -16,6 +16,7 @@ from storage.models import (
     CheckinUpdate,
     Dependency,
     DependencyState,
+    Digest,
     Escalation,
     Health,
     Initiative,
@@ -95,7 +96,7 @@ def initiative(
         health=health,
         health_since=kw.pop("health_since", now if health else None),
         created_at=kw.pop("created_at", now),
-        updated_at=now,
+        updated_at=kw.pop("updated_at", now),
         **kw,
     )
     session.add(row)
@@ -163,10 +164,12 @@ def checkin_update(
     health: Health | None = Health.ON_TRACK,
     moved: str = "",
     blockers: str = "",
+    done: bool = False,
     author_id: str | None = None,
     **kw: Any,
 ) -> CheckinUpdate:
-    """An owner's answer; also moves the initiative's `last_checkin_at` as the check-in feature does."""
+    """An owner's answer (append-only history); also moves the initiative's `last_checkin_at` as
+    the check-in feature does."""
     row = CheckinUpdate(
         team_id=TEAM,
         initiative_id=item.id,
@@ -174,6 +177,7 @@ def checkin_update(
         health=health,
         moved=moved,
         blockers=blockers,
+        done=done,
         created_at=at,
         **kw,
     )
@@ -183,15 +187,27 @@ def checkin_update(
     return row
 
 
-def escalation(session: Session, dep: Dependency, *, now: datetime, level: int = 1, **kw: Any) -> Escalation:
+def escalation(
+    session: Session,
+    dep: Dependency,
+    *,
+    now: datetime | None = None,
+    opened_at: datetime | None = None,
+    level: int = 1,
+    level_at: datetime | None = None,
+    reason: str | None = None,
+    **kw: Any,
+) -> Escalation:
     """An open escalation of `dep` (the ladder's own tests climb through the tick instead)."""
+    opened = opened_at or now
+    assert opened is not None, "give now= or opened_at="
     row = Escalation(
         team_id=TEAM,
         dependency_id=dep.id,
         level=level,
-        reason=kw.pop("reason", dep.stall_reason or "stalled"),
-        opened_at=kw.pop("opened_at", now),
-        level_at=kw.pop("level_at", now),
+        reason=reason or dep.stall_reason or "stalled",
+        opened_at=opened,
+        level_at=level_at or opened,
         **kw,
     )
     session.add(row)
@@ -221,6 +237,27 @@ def triage_post(
         result_ts=ts,
         created_at=now,
         sent_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def digest(
+    session: Session,
+    *,
+    period_start: date,
+    period_end: date,
+    created_at: datetime,
+    summary: dict[str, Any] | None = None,
+) -> Digest:
+    """A digest row as if one had been posted for that period."""
+    row = Digest(
+        team_id=TEAM,
+        period_start=period_start,
+        period_end=period_end,
+        created_at=created_at,
+        summary=summary or {},
     )
     session.add(row)
     session.flush()

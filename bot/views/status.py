@@ -183,7 +183,6 @@ def unknown_initiative(key: str) -> tuple[str, list[Block]]:
     )
 
 
-
 def search_results(result: SearchResult) -> tuple[str, list[Block]]:
     phrase = mrkdwn.escape(" ".join(result.words))
     if not result.words:
