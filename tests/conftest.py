@@ -252,8 +252,14 @@ class Rig:
 
         self.server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
         sockets = self.server._map
-        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(sockets, ignore_all=True))
+        try:
+            self.server.trigger.pull_trigger(lambda: wasyncore.close_all(sockets, ignore_all=True))
+        except OSError:  # the loop has already closed its trigger: it is on its way out
+            pass
         self._thread.join(5)
+        if self._thread.is_alive():  # last resort; the loop thread tolerates EBADF while closing
+            self.server.close()
+            self._thread.join(5)
         self.executor.shutdown(wait=True)
         self.runtime.stop()
 
