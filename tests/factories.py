@@ -35,7 +35,9 @@ _numbers = itertools.count(1000)
 def person(
     session: Session, user_id: str, *, tz: str | None = "Europe/Berlin", now: datetime, **kw: Any
 ) -> Person:
-    row = Person(team_id=TEAM, user_id=user_id, tz=tz, profile_fetched_at=now, created_at=now, **kw)
+    row = Person(
+        team_id=kw.pop("team_id", TEAM), user_id=user_id, tz=tz, profile_fetched_at=now, created_at=now, **kw
+    )
     session.add(row)
     session.flush()
     return row
@@ -53,7 +55,7 @@ def okr(
     **kw: Any,
 ) -> Okr:
     row = Okr(
-        team_id=TEAM,
+        team_id=kw.pop("team_id", TEAM),
         key=key,
         kind=OkrKind.KEY_RESULT if parent is not None else OkrKind.OBJECTIVE,
         parent_id=parent.id if parent is not None else None,
@@ -84,7 +86,7 @@ def initiative(
 ) -> Initiative:
     number = kw.pop("number", next(_numbers))
     row = Initiative(
-        team_id=TEAM,
+        team_id=kw.pop("team_id", TEAM),
         number=number,
         key=f"REQ-{number}",
         title=title or f"Initiative {number}",
@@ -117,7 +119,7 @@ def dependency(
     **kw: Any,
 ) -> Dependency:
     row = Dependency(
-        team_id=TEAM,
+        team_id=kw.pop("team_id", TEAM),
         waiter_id=waiter.id,
         provider_id=provider.id if provider else None,
         provider_team=provider_team,
@@ -143,7 +145,7 @@ def checkin(
     **kw: Any,
 ) -> Checkin:
     row = Checkin(
-        team_id=TEAM,
+        team_id=kw.pop("team_id", TEAM),
         initiative_id=item.id,
         owner_id=item.owner_id or "",
         slot_at=slot_at,
@@ -171,7 +173,7 @@ def checkin_update(
     """An owner's answer (append-only history); also moves the initiative's `last_checkin_at` as
     the check-in feature does."""
     row = CheckinUpdate(
-        team_id=TEAM,
+        team_id=kw.pop("team_id", TEAM),
         initiative_id=item.id,
         author_id=author_id or item.owner_id or item.requester_id,
         health=health,
@@ -202,7 +204,7 @@ def escalation(
     opened = opened_at or now
     assert opened is not None, "give now= or opened_at="
     row = Escalation(
-        team_id=TEAM,
+        team_id=kw.pop("team_id", TEAM),
         dependency_id=dep.id,
         level=level,
         reason=reason or dep.stall_reason or "stalled",
