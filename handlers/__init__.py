@@ -14,10 +14,11 @@ def register_all(app: App, services: Services) -> None:
     """Register every handler module. Order matters where several modules listen to one slash
     command: a module handling one form of it (`/initiative queue`, with a `matchers=` predicate)
     must come before the module that answers every other form."""
-    from handlers import errors, initiative
+    from handlers import checkins, errors, initiative
 
     modules = [
         errors,  # the error handler and the retry middleware
+        checkins,  # `/checkin`, check-in answers, the Update modal, user_change
         initiative,  # `/initiative` catch-all: keep last among /initiative listeners
     ]
     for module in modules:

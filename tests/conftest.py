@@ -226,6 +226,10 @@ class Rig:
                 return
         raise AssertionError("the app kept producing work; is something looping?")
 
+    def _close_channels(self) -> None:
+        for channel in list(self.server._map.values()):
+            channel.close()
+
     def tick(self, at: datetime | None = None) -> Any:
         if at is not None:
             self.clock.set(at)
@@ -234,7 +238,11 @@ class Rig:
         return report
 
     def close(self) -> None:
-        self.server.close()
+        # Stop waitress from inside its own loop: its workers finish first (a worker pulls the loop's
+        # trigger right after answering), then the loop thread closes every channel itself, so no
+        # thread selects on or writes to a descriptor another thread closed (EBADF, a flaky error).
+        self.server.task_dispatcher.shutdown()
+        self.server.trigger.pull_trigger(self._close_channels)
         self._thread.join(5)
         self.executor.shutdown(wait=True)
         self.runtime.stop()
