@@ -484,10 +484,13 @@ def profile_changed(
     settings: WorkspaceSettings,
     now: datetime,
 ) -> int:
-    """Store what Slack says changed about a user (`user_change`); if their zone moved, reschedule
-    the initiatives they own. Returns how many check-ins moved."""
+    """Store what Slack says changed about a user we know (`user_change`; Slack sends it for
+    everyone in the workspace, and people we never met are not cached); if their zone moved,
+    reschedule the initiatives they own. Returns how many check-ins moved."""
     before = _person(session, team_id, user_id)
-    old_tz = before.tz if before is not None else None
+    if before is None:
+        return 0
+    old_tz = before.tz
     person = people.remember(session, team_id, user_id, name=name, email=email, tz=tz, now=now)
     if person.tz == old_tz:
         return 0
@@ -991,6 +994,8 @@ def set_out_of_office(
             raise Invalid("That is more than a year away; pick a nearer date.")
         if note and len(note) > OOO_NOTE_LIMIT:
             raise Invalid(f"Keep the note under {OOO_NOTE_LIMIT} characters.")
+    if until is None and person.ooo_until is None:
+        return OutOfOffice(None, None, tz)  # not away: nothing to record
     person.ooo_until = until
     person.ooo_note = note if until else None
     history.record(

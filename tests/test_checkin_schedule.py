@@ -326,6 +326,11 @@ def test_a_changed_zone_from_slack_moves_the_next_nudge(rig: Rig) -> None:
     rig.settle()
     assert initiative(rig.db, key).next_checkin_at == local("America/New_York", 2026, 3, 2)
     rig.fake.users["U0ALICE"].tz = "America/New_York"  # what users.info says from now on
+    # someone Throughline never dealt with changes their profile: nothing is stored about them
+    rig.slack.event({"type": "user_change", "user": {"id": "U0MALLORY", "tz": "Asia/Tokyo"}})
+    rig.settle()
+    with rig.db.session() as s:
+        assert s.scalar(sa.select(Person).where(Person.user_id == "U0MALLORY")) is None
     rig.tick(local("Europe/Berlin", 2026, 3, 2, 9))
     assert nudges(rig.fake, "U0ALICE") == []
     rig.tick(local("America/New_York", 2026, 3, 2, 9))
