@@ -248,7 +248,8 @@ def slot_message(message: SlotMessage, *, reminder: bool = False) -> tuple[str, 
         text = f"Check-in: how are {_keys(message.items)} going?"
         intro = f":wave: *Time for a check-in* ({slot}). How is it going?"
     if not open_items:
-        intro += "\n:white_check_mark: Nothing left to answer here. Thank you!"
+        thanks = " Thank you!" if any(i.status == CheckinStatus.ANSWERED for i in message.items) else ""
+        intro += f"\n:white_check_mark: Nothing left to answer here.{thanks}"
     blocks: list[Block] = [section(intro, block_id="ci_intro")]
     shown = message.items[:ITEMS_PER_MESSAGE]
     for item in shown:
