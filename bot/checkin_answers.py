@@ -23,6 +23,7 @@ from bot import authz, delivery, dependencies, history, mrkdwn
 from bot.authz import Action
 from bot.checkins import (
     Metric,
+    clean_text,
     close_pending,
     find_initiative,
     latest_pending,
@@ -333,8 +334,8 @@ def submit_update(
         needed_by = _day(values.needed_by)
     except ValueError:
         errors[UpdateBlock.NEEDED_BY] = "Pick a date."
-    moved = (values.moved or "").strip()
-    blockers = (values.blockers or "").strip()
+    moved = clean_text(values.moved)
+    blockers = clean_text(values.blockers)
     if len(moved) > MOVED_LIMIT:
         errors[UpdateBlock.MOVED] = f"Keep it under {MOVED_LIMIT} characters."
     if len(blockers) > BLOCKERS_LIMIT:
