@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot import digest, escalation, redelivery
+from bot import checkin_passes, digest, escalation, redelivery
 from bot.delivery import Deliverer, DeliveryReport
 from bot.services import Services
 
@@ -51,6 +51,9 @@ def steps() -> list[tuple[str, Step]]:
     stop the others."""
     return [
         ("housekeeping", housekeeping),
+        ("directory", checkin_passes.directory),
+        ("checkins", checkin_passes.nudges),
+        ("reminders", checkin_passes.reminders),
         ("escalations", escalation.run),
         ("digest", post_digests),
     ]

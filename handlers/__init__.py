@@ -14,11 +14,12 @@ def register_all(app: App, services: Services) -> None:
     """Register every handler module. Order matters where several modules listen to one slash
     command: a module handling one form of it (`/initiative queue`, with a `matchers=` predicate)
     must come before the module that answers every other form."""
-    from handlers import dependencies, digest, errors, escalation, home, initiative, intake, okr
+    from handlers import checkins, dependencies, digest, errors, escalation, home, initiative, intake, okr
 
     modules = [
         errors,  # the error handler and the retry middleware
         home,  # the App Home tab and the admin settings
+        checkins,  # `/checkin`, check-in answers, the Update modal, user_change
         dependencies,  # "Add a dependency" from anywhere
         escalation,  # the ladder's buttons and modals; `/initiative stalled`
         digest,  # `/okr digest`: before the `/okr` catch-all

@@ -22,7 +22,7 @@ from storage.models import (
 )
 from tests import factories as f
 from tests.conftest import START
-from tests.slackfake import FakeSlack
+from tests.slackfake import Call, FakeSlack, Message
 
 CAUSES = ("blocked", "missed", "overdue", "silent", "team")
 
@@ -142,20 +142,42 @@ def fix(db: Database, world: World, at: datetime) -> None:
 # -- what Slack saw ----------------------------------------------------------------------------------
 
 
+def _checkin_key(call: Call) -> bool:
+    key = ((call.args.get("metadata") or {}).get("event_payload") or {}).get("key", "")
+    return str(key).startswith("checkin:")
+
+
+def _posts(fake: FakeSlack) -> list[Call]:
+    """Successful posts, leaving out the owners' check-in nudges (the check-in tests watch those)."""
+    return [c for c in fake.calls_to("chat.postMessage", ok=True) if not _checkin_key(c)]
+
+
+def _updates(fake: FakeSlack) -> list[Call]:
+    checkin_posts = {c.response["ts"] for c in fake.calls_to("chat.postMessage", ok=True) if _checkin_key(c)}
+    return [c for c in fake.calls_to("chat.update", ok=True) if c.args.get("ts") not in checkin_posts]
+
+
 def sent(fake: FakeSlack) -> int:
-    """Messages the app posted or edited so far (successful calls)."""
-    return len(fake.calls_to("chat.postMessage", ok=True)) + len(fake.calls_to("chat.update", ok=True))
+    """Messages of the ladder the app posted or edited so far (successful calls)."""
+    return len(_posts(fake)) + len(_updates(fake))
 
 
 def posts_since(fake: FakeSlack, mark: int) -> list[tuple[str, str]]:
-    """(conversation, fallback text) of the posts after the first `mark` postMessage calls."""
+    """(conversation, fallback text) of the ladder's posts after the first `mark` of them."""
+    return [(c.response["channel"], c.args["text"]) for c in _posts(fake)[mark:]]
+
+
+def ladder_dms(fake: FakeSlack, user_id: str) -> list[Message]:
+    """A user's DMs from the ladder (their check-in nudges left out)."""
     return [
-        (c.response["channel"], c.args["text"]) for c in fake.calls_to("chat.postMessage", ok=True)[mark:]
+        m
+        for m in fake.dms(user_id)
+        if not str(((m.metadata or {}).get("event_payload") or {}).get("key", "")).startswith("checkin:")
     ]
 
 
 def posted(fake: FakeSlack) -> int:
-    return len(fake.calls_to("chat.postMessage", ok=True))
+    return len(_posts(fake))
 
 
 def kinds(db: Database, dependency_id: int) -> list[str]:

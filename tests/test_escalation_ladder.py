@@ -16,7 +16,19 @@ from bot.clock import FixedClock
 from storage.models import Dependency, DependencyState, Escalation, Health, Initiative, Okr, Outbox
 from tests import factories as f
 from tests.conftest import START, Rig, make_settings
-from tests.ladder import CAUSES, build, day, escalations, fix, kinds, posted, posts_since, reason, sent
+from tests.ladder import (
+    CAUSES,
+    build,
+    day,
+    escalations,
+    fix,
+    kinds,
+    ladder_dms,
+    posted,
+    posts_since,
+    reason,
+    sent,
+)
 from tests.slackhttp import find_action
 
 WAITER = "U0ALICE"
@@ -220,7 +232,7 @@ def test_two_ticks_at_once_send_every_message_once(rig: Rig) -> None:
         ticks_at_once(rig, at)
 
     fake = rig.fake
-    assert [len(fake.dms(u)) for u in ("U0ALICE", "U0BOB", "U0LEAD")] == [1, 1, 1]
+    assert [len(ladder_dms(fake, u)) for u in ("U0ALICE", "U0BOB", "U0LEAD")] == [1, 1, 1]
     assert len(fake.posts("C0GOVERN")) == 1
     assert len(escalations(rig.db, world.dependency_id)) == 1
     assert kinds(rig.db, world.dependency_id).count("escalation.level3") == 2  # one per side, once
@@ -292,7 +304,7 @@ def test_a_recovered_dependency_that_stalls_again_opens_a_new_episode(rig: Rig) 
     rig.tick(day(9))  # Monday: 4
     first, second = escalations(rig.db, world.dependency_id)
     assert first.resolved_at == day(3) and second.resolved_at is None and second.opened_at == day(9)
-    assert len(rig.fake.dms("U0BOB")) == 2
+    assert len(ladder_dms(rig.fake, "U0BOB")) == 2
     assert "has been at risk since Tue 03 Mar 2026" in rig.fake.dms("U0BOB")[-1].text
 
 
