@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from storage.types import JSONType, UTCDateTime, json_default, str_enum
+from storage.types import CleanString, CleanText, JSONType, UTCDateTime, json_default, str_enum
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -23,8 +23,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-TeamId = sa.String(32)
-UserId = sa.String(32)
+TeamId = CleanString(32)
+UserId = CleanString(32)
 
 
 class Base(DeclarativeBase):
@@ -80,7 +80,7 @@ class Workspace(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(TeamId, unique=True)
-    name: Mapped[str | None] = mapped_column(sa.String(200))
+    name: Mapped[str | None] = mapped_column(CleanString(200))
     # overrides of the configured WorkspaceSettings, saved by admins from the App Home
     settings: Mapped[dict[str, Any]] = mapped_column(default=json_default)
     next_request_number: Mapped[int] = mapped_column(default=1)
@@ -96,12 +96,12 @@ class Person(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(TeamId)
     user_id: Mapped[str] = mapped_column(UserId)
-    name: Mapped[str | None] = mapped_column(sa.String(200))
-    email: Mapped[str | None] = mapped_column(sa.String(320))
-    tz: Mapped[str | None] = mapped_column(sa.String(64))
+    name: Mapped[str | None] = mapped_column(CleanString(200))
+    email: Mapped[str | None] = mapped_column(CleanString(320))
+    tz: Mapped[str | None] = mapped_column(CleanString(64))
     profile_fetched_at: Mapped[datetime | None]
     ooo_until: Mapped[date | None]  # out of office through this date: no nudges, no misses
-    ooo_note: Mapped[str | None] = mapped_column(sa.String(300))
+    ooo_note: Mapped[str | None] = mapped_column(CleanString(300))
     created_at: Mapped[datetime]
 
 
@@ -117,19 +117,19 @@ class Okr(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(TeamId)
-    key: Mapped[str] = mapped_column(sa.String(40))  # O1, O1-KR2
+    key: Mapped[str] = mapped_column(CleanString(40))  # O1, O1-KR2
     kind: Mapped[OkrKind] = mapped_column(str_enum(OkrKind))
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("okr.id"))
-    title: Mapped[str] = mapped_column(sa.String(300))
+    title: Mapped[str] = mapped_column(CleanString(300))
     owner_id: Mapped[str | None] = mapped_column(UserId)
-    period: Mapped[str | None] = mapped_column(sa.String(20))  # 2026-Q1
-    url: Mapped[str | None] = mapped_column(sa.String(2000))
+    period: Mapped[str | None] = mapped_column(CleanString(20))  # 2026-Q1
+    url: Mapped[str | None] = mapped_column(CleanString(2000))
     priority: Mapped[int] = mapped_column(default=3)  # 1 (low) .. 5 (highest): strategic weight
-    metric_unit: Mapped[str | None] = mapped_column(sa.String(40))
+    metric_unit: Mapped[str | None] = mapped_column(CleanString(40))
     metric_start: Mapped[float | None]
     metric_target: Mapped[float | None]
     metric_current: Mapped[float | None]
-    governance_channel: Mapped[str | None] = mapped_column(sa.String(32))
+    governance_channel: Mapped[str | None] = mapped_column(CleanString(32))
     archived_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -155,16 +155,16 @@ class Initiative(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(TeamId)
     number: Mapped[int]
-    key: Mapped[str] = mapped_column(sa.String(20))  # REQ-17
-    title: Mapped[str] = mapped_column(sa.String(150))
-    description: Mapped[str] = mapped_column(sa.Text, default="")
+    key: Mapped[str] = mapped_column(CleanString(20))  # REQ-17
+    title: Mapped[str] = mapped_column(CleanString(150))
+    description: Mapped[str] = mapped_column(CleanText, default="")
     requester_id: Mapped[str] = mapped_column(UserId)
     owner_id: Mapped[str | None] = mapped_column(UserId)
     okr_id: Mapped[int] = mapped_column(sa.ForeignKey("okr.id"))
     impact_level: Mapped[int] = mapped_column(default=2)  # 1 low, 2 medium, 3 high
-    impact: Mapped[str] = mapped_column(sa.Text, default="")  # expected impact on the KR, in words
+    impact: Mapped[str] = mapped_column(CleanText, default="")  # expected impact on the KR, in words
     needed_by: Mapped[date | None]
-    team_asked: Mapped[str | None] = mapped_column(sa.String(100))
+    team_asked: Mapped[str | None] = mapped_column(CleanString(100))
     state: Mapped[InitiativeState] = mapped_column(
         str_enum(InitiativeState), default=InitiativeState.PROPOSED
     )
@@ -173,17 +173,17 @@ class Initiative(Base):
     progress_pct: Mapped[int | None]
     due_date: Mapped[date | None]
     forecast_date: Mapped[date | None]  # the owner's latest "next milestone" / expected finish
-    cadence: Mapped[str | None] = mapped_column(sa.String(40))
+    cadence: Mapped[str | None] = mapped_column(CleanString(40))
     next_checkin_at: Mapped[datetime | None]
     last_checkin_at: Mapped[datetime | None]
     consecutive_misses: Mapped[int] = mapped_column(default=0)
-    source_channel: Mapped[str | None] = mapped_column(sa.String(32))  # message shortcut origin
-    source_ts: Mapped[str | None] = mapped_column(sa.String(32))
-    source_link: Mapped[str | None] = mapped_column(sa.String(2000))
-    submission_key: Mapped[str | None] = mapped_column(sa.String(100))  # dedupes a double submit
+    source_channel: Mapped[str | None] = mapped_column(CleanString(32))  # message shortcut origin
+    source_ts: Mapped[str | None] = mapped_column(CleanString(32))
+    source_link: Mapped[str | None] = mapped_column(CleanString(2000))
+    submission_key: Mapped[str | None] = mapped_column(CleanString(100))  # dedupes a double submit
     decided_by: Mapped[str | None] = mapped_column(UserId)
     decided_at: Mapped[datetime | None]
-    decline_reason: Mapped[str | None] = mapped_column(sa.Text)
+    decline_reason: Mapped[str | None] = mapped_column(CleanText)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -205,16 +205,16 @@ class Dependency(Base):
     team_id: Mapped[str] = mapped_column(TeamId)
     waiter_id: Mapped[int] = mapped_column(sa.ForeignKey("initiative.id"))
     provider_id: Mapped[int | None] = mapped_column(sa.ForeignKey("initiative.id"))
-    provider_team: Mapped[str | None] = mapped_column(sa.String(100))
+    provider_team: Mapped[str | None] = mapped_column(CleanString(100))
     provider_contact_id: Mapped[str | None] = mapped_column(UserId)
-    what: Mapped[str] = mapped_column(sa.Text, default="")
+    what: Mapped[str] = mapped_column(CleanText, default="")
     needed_by: Mapped[date | None]
     state: Mapped[DependencyState] = mapped_column(str_enum(DependencyState), default=DependencyState.OPEN)
     created_by: Mapped[str] = mapped_column(UserId)
     created_at: Mapped[datetime]
     met_at: Mapped[datetime | None]
     stalled_since: Mapped[datetime | None]
-    stall_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    stall_reason: Mapped[str | None] = mapped_column(CleanString(200))
 
     waiter: Mapped[Initiative] = relationship(foreign_keys=[waiter_id], lazy="raise")
     provider: Mapped[Initiative | None] = relationship(foreign_keys=[provider_id], lazy="raise")
@@ -240,7 +240,7 @@ class Checkin(Base):
     reminded_at: Mapped[datetime | None]
     status: Mapped[CheckinStatus] = mapped_column(str_enum(CheckinStatus), default=CheckinStatus.PENDING)
     closed_at: Mapped[datetime | None]  # when it was answered, missed, snoozed or excused
-    note: Mapped[str | None] = mapped_column(sa.String(500))  # snooze reason / OOO note
+    note: Mapped[str | None] = mapped_column(CleanString(500))  # snooze reason / OOO note
 
     initiative: Mapped[Initiative] = relationship(lazy="raise")
 
@@ -260,8 +260,8 @@ class CheckinUpdate(Base):
     done: Mapped[bool] = mapped_column(default=False)
     progress_pct: Mapped[int | None]
     metric_value: Mapped[float | None]
-    moved: Mapped[str] = mapped_column(sa.Text, default="")
-    blockers: Mapped[str] = mapped_column(sa.Text, default="")
+    moved: Mapped[str] = mapped_column(CleanText, default="")
+    blockers: Mapped[str] = mapped_column(CleanText, default="")
     blocked_on_id: Mapped[str | None] = mapped_column(UserId)
     next_milestone: Mapped[date | None]
     created_at: Mapped[datetime]
@@ -287,16 +287,16 @@ class Escalation(Base):
     team_id: Mapped[str] = mapped_column(TeamId)
     dependency_id: Mapped[int] = mapped_column(sa.ForeignKey("dependency.id"))
     level: Mapped[int] = mapped_column(default=1)
-    reason: Mapped[str] = mapped_column(sa.String(200))
+    reason: Mapped[str] = mapped_column(CleanString(200))
     opened_at: Mapped[datetime]
     level_at: Mapped[datetime]  # when the current level was reached
     acknowledged_by: Mapped[str | None] = mapped_column(UserId)
     acknowledged_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]
-    snooze_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    snooze_reason: Mapped[str | None] = mapped_column(CleanString(500))
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(UserId)  # None: resolved by itself
-    resolution: Mapped[str | None] = mapped_column(sa.Text)
+    resolution: Mapped[str | None] = mapped_column(CleanText)
 
     dependency: Mapped[Dependency] = relationship(lazy="raise")
 
@@ -313,8 +313,8 @@ class Event(Base):
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     team_id: Mapped[str] = mapped_column(TeamId)
     initiative_id: Mapped[int | None] = mapped_column(sa.ForeignKey("initiative.id"))
-    subject: Mapped[str] = mapped_column(sa.String(60))  # "initiative:12", "okr:3", "dependency:7"
-    kind: Mapped[str] = mapped_column(sa.String(40))  # "submitted", "accepted", "checkin.answered", ...
+    subject: Mapped[str] = mapped_column(CleanString(60))  # "initiative:12", "okr:3", "dependency:7"
+    kind: Mapped[str] = mapped_column(CleanString(40))  # "submitted", "accepted", "checkin.answered", ...
     actor_id: Mapped[str | None] = mapped_column(UserId)  # None: Throughline itself
     data: Mapped[dict[str, Any]] = mapped_column(default=json_default)
     at: Mapped[datetime]
@@ -331,19 +331,19 @@ class Outbox(Base):
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     team_id: Mapped[str] = mapped_column(TeamId)
-    key: Mapped[str] = mapped_column(sa.String(200))
-    method: Mapped[str] = mapped_column(sa.String(40))  # "post", "update", "upload"
-    channel: Mapped[str | None] = mapped_column(sa.String(32))  # channel or user id (a DM)
-    ref_key: Mapped[str | None] = mapped_column(sa.String(200))  # update that message / thread under it
+    key: Mapped[str] = mapped_column(CleanString(200))
+    method: Mapped[str] = mapped_column(CleanString(40))  # "post", "update", "upload"
+    channel: Mapped[str | None] = mapped_column(CleanString(32))  # channel or user id (a DM)
+    ref_key: Mapped[str | None] = mapped_column(CleanString(200))  # update that message / thread under it
     payload: Mapped[dict[str, Any]] = mapped_column(default=json_default)
     state: Mapped[OutboxState] = mapped_column(str_enum(OutboxState), default=OutboxState.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     claimed_until: Mapped[datetime | None]
-    claim_token: Mapped[str | None] = mapped_column(sa.String(32))  # which deliverer holds the lease
-    last_error: Mapped[str | None] = mapped_column(sa.String(500))
-    result_channel: Mapped[str | None] = mapped_column(sa.String(32))
-    result_ts: Mapped[str | None] = mapped_column(sa.String(32))
+    claim_token: Mapped[str | None] = mapped_column(CleanString(32))  # which deliverer holds the lease
+    last_error: Mapped[str | None] = mapped_column(CleanString(500))
+    result_channel: Mapped[str | None] = mapped_column(CleanString(32))
+    result_ts: Mapped[str | None] = mapped_column(CleanString(32))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
 
@@ -353,7 +353,7 @@ class SeenRequest(Base):
 
     __tablename__ = "seen_request"
 
-    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(CleanString(200), primary_key=True)
     team_id: Mapped[str] = mapped_column(TeamId)
     seen_at: Mapped[datetime] = mapped_column(index=True)
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 6246cee3fced
+Revision ID: 042d3445a5dc
 Revises:
-Create Date: 2026-11-23 18:41:18.796099
+Create Date: 2026-11-23 19:44:43.171288
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import storage.types
 
-revision = "6246cee3fced"
+revision = "042d3445a5dc"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "digest",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("team_id", storage.types.CleanString(length=32), nullable=False),
         sa.Column("period_start", sa.Date(), nullable=False),
         sa.Column("period_end", sa.Date(), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -34,24 +34,24 @@ def upgrade() -> None:
     op.create_table(
         "okr",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("team_id", sa.String(length=32), nullable=False),
-        sa.Column("key", sa.String(length=40), nullable=False),
+        sa.Column("team_id", storage.types.CleanString(length=32), nullable=False),
+        sa.Column("key", storage.types.CleanString(length=40), nullable=False),
         sa.Column(
             "kind",
             sa.Enum("objective", "key_result", name="okrkind", native_enum=False, length=16),
             nullable=False,
         ),
         sa.Column("parent_id", sa.Integer(), nullable=True),
-        sa.Column("title", sa.String(length=300), nullable=False),
-        sa.Column("owner_id", sa.String(length=32), nullable=True),
-        sa.Column("period", sa.String(length=20), nullable=True),
-        sa.Column("url", sa.String(length=2000), nullable=True),
+        sa.Column("title", storage.types.CleanString(length=300), nullable=False),
+        sa.Column("owner_id", storage.types.CleanString(length=32), nullable=True),
+        sa.Column("period", storage.types.CleanString(length=20), nullable=True),
+        sa.Column("url", storage.types.CleanString(length=2000), nullable=True),
         sa.Column("priority", sa.Integer(), nullable=False),
-        sa.Column("metric_unit", sa.String(length=40), nullable=True),
+        sa.Column("metric_unit", storage.types.CleanString(length=40), nullable=True),
         sa.Column("metric_start", sa.Double(), nullable=True),
         sa.Column("metric_target", sa.Double(), nullable=True),
         sa.Column("metric_current", sa.Double(), nullable=True),
-        sa.Column("governance_channel", sa.String(length=32), nullable=True),
+        sa.Column("governance_channel", storage.types.CleanString(length=32), nullable=True),
         sa.Column("archived_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -66,11 +66,11 @@ def upgrade() -> None:
     op.create_table(
         "outbox",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("team_id", sa.String(length=32), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("method", sa.String(length=40), nullable=False),
-        sa.Column("channel", sa.String(length=32), nullable=True),
-        sa.Column("ref_key", sa.String(length=200), nullable=True),
+        sa.Column("team_id", storage.types.CleanString(length=32), nullable=False),
+        sa.Column("key", storage.types.CleanString(length=200), nullable=False),
+        sa.Column("method", storage.types.CleanString(length=40), nullable=False),
+        sa.Column("channel", storage.types.CleanString(length=32), nullable=True),
+        sa.Column("ref_key", storage.types.CleanString(length=200), nullable=True),
         sa.Column("payload", storage.types.JSONDoc(), nullable=False),
         sa.Column(
             "state",
@@ -80,10 +80,10 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("claimed_until", storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("claim_token", sa.String(length=32), nullable=True),
-        sa.Column("last_error", sa.String(length=500), nullable=True),
-        sa.Column("result_channel", sa.String(length=32), nullable=True),
-        sa.Column("result_ts", sa.String(length=32), nullable=True),
+        sa.Column("claim_token", storage.types.CleanString(length=32), nullable=True),
+        sa.Column("last_error", storage.types.CleanString(length=500), nullable=True),
+        sa.Column("result_channel", storage.types.CleanString(length=32), nullable=True),
+        sa.Column("result_ts", storage.types.CleanString(length=32), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
@@ -95,22 +95,22 @@ def upgrade() -> None:
     op.create_table(
         "person",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("team_id", sa.String(length=32), nullable=False),
-        sa.Column("user_id", sa.String(length=32), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=True),
-        sa.Column("email", sa.String(length=320), nullable=True),
-        sa.Column("tz", sa.String(length=64), nullable=True),
+        sa.Column("team_id", storage.types.CleanString(length=32), nullable=False),
+        sa.Column("user_id", storage.types.CleanString(length=32), nullable=False),
+        sa.Column("name", storage.types.CleanString(length=200), nullable=True),
+        sa.Column("email", storage.types.CleanString(length=320), nullable=True),
+        sa.Column("tz", storage.types.CleanString(length=64), nullable=True),
         sa.Column("profile_fetched_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("ooo_until", sa.Date(), nullable=True),
-        sa.Column("ooo_note", sa.String(length=300), nullable=True),
+        sa.Column("ooo_note", storage.types.CleanString(length=300), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_person")),
         sa.UniqueConstraint("team_id", "user_id", name=op.f("uq_person_team_id_user_id")),
     )
     op.create_table(
         "seen_request",
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("key", storage.types.CleanString(length=200), nullable=False),
+        sa.Column("team_id", storage.types.CleanString(length=32), nullable=False),
         sa.Column("seen_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_seen_request")),
     )
@@ -120,8 +120,8 @@ def upgrade() -> None:
     op.create_table(
         "workspace",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("team_id", sa.String(length=32), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=True),
+        sa.Column("team_id", storage.types.CleanString(length=32), nullable=False),
+        sa.Column("name", storage.types.CleanString(length=200), nullable=True),
         sa.Column("settings", storage.types.JSONDoc(), nullable=False),
         sa.Column("next_request_number", sa.Integer(), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -131,18 +131,18 @@ def upgrade() -> None:
     op.create_table(
         "initiative",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("team_id", storage.types.CleanString(length=32), nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
-        sa.Column("key", sa.String(length=20), nullable=False),
-        sa.Column("title", sa.String(length=150), nullable=False),
-        sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("requester_id", sa.String(length=32), nullable=False),
-        sa.Column("owner_id", sa.String(length=32), nullable=True),
+        sa.Column("key", storage.types.CleanString(length=20), nullable=False),
+        sa.Column("title", storage.types.CleanString(length=150), nullable=False),
+        sa.Column("description", storage.types.CleanText(), nullable=False),
+        sa.Column("requester_id", storage.types.CleanString(length=32), nullable=False),
+        sa.Column("owner_id", storage.types.CleanString(length=32), nullable=True),
         sa.Column("okr_id", sa.Integer(), nullable=False),
         sa.Column("impact_level", sa.Integer(), nullable=False),
-        sa.Column("impact", sa.Text(), nullable=False),
+        sa.Column("impact", storage.types.CleanText(), nullable=False),
         sa.Column("needed_by", sa.Date(), nullable=True),
-        sa.Column("team_asked", sa.String(length=100), nullable=True),
+        sa.Column("team_asked", storage.types.CleanString(length=100), nullable=True),
         sa.Column(
             "state",
             sa.Enum(
@@ -166,17 +166,17 @@ def upgrade() -> None:
         sa.Column("progress_pct", sa.Integer(), nullable=True),
         sa.Column("due_date", sa.Date(), nullable=True),
         sa.Column("forecast_date", sa.Date(), nullable=True),
-        sa.Column("cadence", sa.String(length=40), nullable=True),
+        sa.Column("cadence", storage.types.CleanString(length=40), nullable=True),
         sa.Column("next_checkin_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_checkin_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("consecutive_misses", sa.Integer(), nullable=False),
-        sa.Column("source_channel", sa.String(length=32), nullable=True),
-        sa.Column("source_ts", sa.String(length=32), nullable=True),
-        sa.Column("source_link", sa.String(length=2000), nullable=True),
-        sa.Column("submission_key", sa.String(length=100), nullable=True),
-        sa.Column("decided_by", sa.String(length=32), nullable=True),
+        sa.Column("source_channel", storage.types.CleanString(length=32), nullable=True),
+        sa.Column("source_ts", storage.types.CleanString(length=32), nullable=True),
+        sa.Column("source_link", storage.types.CleanString(length=2000), nullable=True),
+        sa.Column("submission_key", storage.types.CleanString(length=100), nullable=True),
+        sa.Column("decided_by", storage.types.CleanString(length=32), nullable=True),
         sa.Column("decided_at", storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("decline_reason", sa.Text(), nullable=True),
+        sa.Column("decline_reason", storage.types.CleanText(), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["okr_id"], ["okr.id"], name=op.f("fk_initiative_okr_id_okr")),
@@ -195,9 +195,9 @@ def upgrade() -> None:
     op.create_table(
         "checkin",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("team_id", storage.types.CleanString(length=32), nullable=False),
         sa.Column("initiative_id", sa.Integer(), nullable=False),
-        sa.Column("owner_id", sa.String(length=32), nullable=False),
+        sa.Column("owner_id", storage.types.CleanString(length=32), nullable=False),
         sa.Column("slot_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("prompted_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("reminder_due_at", storage.types.UTCDateTime(timezone=True), nullable=True),
@@ -217,7 +217,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("closed_at", storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("note", sa.String(length=500), nullable=True),
+        sa.Column("note", storage.types.CleanString(length=500), nullable=True),
         sa.ForeignKeyConstraint(
             ["initiative_id"], ["initiative.id"], name=op.f("fk_checkin_initiative_id_initiative")
         ),
@@ -235,23 +235,23 @@ def upgrade() -> None:
     op.create_table(
         "dependency",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("team_id", storage.types.CleanString(length=32), nullable=False),
         sa.Column("waiter_id", sa.Integer(), nullable=False),
         sa.Column("provider_id", sa.Integer(), nullable=True),
-        sa.Column("provider_team", sa.String(length=100), nullable=True),
-        sa.Column("provider_contact_id", sa.String(length=32), nullable=True),
-        sa.Column("what", sa.Text(), nullable=False),
+        sa.Column("provider_team", storage.types.CleanString(length=100), nullable=True),
+        sa.Column("provider_contact_id", storage.types.CleanString(length=32), nullable=True),
+        sa.Column("what", storage.types.CleanText(), nullable=False),
         sa.Column("needed_by", sa.Date(), nullable=True),
         sa.Column(
             "state",
             sa.Enum("open", "met", "cancelled", name="dependencystate", native_enum=False, length=16),
             nullable=False,
         ),
-        sa.Column("created_by", sa.String(length=32), nullable=False),
+        sa.Column("created_by", storage.types.CleanString(length=32), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("met_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("stalled_since", storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("stall_reason", sa.String(length=200), nullable=True),
+        sa.Column("stall_reason", storage.types.CleanString(length=200), nullable=True),
         sa.CheckConstraint(
             "provider_id IS NOT NULL OR provider_team IS NOT NULL", name=op.f("ck_dependency_has_provider")
         ),
@@ -271,11 +271,11 @@ def upgrade() -> None:
     op.create_table(
         "event",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("team_id", storage.types.CleanString(length=32), nullable=False),
         sa.Column("initiative_id", sa.Integer(), nullable=True),
-        sa.Column("subject", sa.String(length=60), nullable=False),
-        sa.Column("kind", sa.String(length=40), nullable=False),
-        sa.Column("actor_id", sa.String(length=32), nullable=True),
+        sa.Column("subject", storage.types.CleanString(length=60), nullable=False),
+        sa.Column("kind", storage.types.CleanString(length=40), nullable=False),
+        sa.Column("actor_id", storage.types.CleanString(length=32), nullable=True),
         sa.Column("data", storage.types.JSONDoc(), nullable=False),
         sa.Column("at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -292,10 +292,10 @@ def upgrade() -> None:
     op.create_table(
         "checkin_update",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("team_id", storage.types.CleanString(length=32), nullable=False),
         sa.Column("initiative_id", sa.Integer(), nullable=False),
         sa.Column("checkin_id", sa.Integer(), nullable=True),
-        sa.Column("author_id", sa.String(length=32), nullable=False),
+        sa.Column("author_id", storage.types.CleanString(length=32), nullable=False),
         sa.Column(
             "health",
             sa.Enum("on_track", "at_risk", "blocked", name="health", native_enum=False, length=16),
@@ -304,9 +304,9 @@ def upgrade() -> None:
         sa.Column("done", sa.Boolean(), nullable=False),
         sa.Column("progress_pct", sa.Integer(), nullable=True),
         sa.Column("metric_value", sa.Double(), nullable=True),
-        sa.Column("moved", sa.Text(), nullable=False),
-        sa.Column("blockers", sa.Text(), nullable=False),
-        sa.Column("blocked_on_id", sa.String(length=32), nullable=True),
+        sa.Column("moved", storage.types.CleanText(), nullable=False),
+        sa.Column("blockers", storage.types.CleanText(), nullable=False),
+        sa.Column("blocked_on_id", storage.types.CleanString(length=32), nullable=True),
         sa.Column("next_milestone", sa.Date(), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -325,19 +325,19 @@ def upgrade() -> None:
     op.create_table(
         "escalation",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("team_id", storage.types.CleanString(length=32), nullable=False),
         sa.Column("dependency_id", sa.Integer(), nullable=False),
         sa.Column("level", sa.Integer(), nullable=False),
-        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("reason", storage.types.CleanString(length=200), nullable=False),
         sa.Column("opened_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("level_at", storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("acknowledged_by", sa.String(length=32), nullable=True),
+        sa.Column("acknowledged_by", storage.types.CleanString(length=32), nullable=True),
         sa.Column("acknowledged_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("snoozed_until", storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("snooze_reason", sa.String(length=500), nullable=True),
+        sa.Column("snooze_reason", storage.types.CleanString(length=500), nullable=True),
         sa.Column("resolved_at", storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("resolved_by", sa.String(length=32), nullable=True),
-        sa.Column("resolution", sa.Text(), nullable=True),
+        sa.Column("resolved_by", storage.types.CleanString(length=32), nullable=True),
+        sa.Column("resolution", storage.types.CleanText(), nullable=True),
         sa.ForeignKeyConstraint(
             ["dependency_id"], ["dependency.id"], name=op.f("fk_escalation_dependency_id_dependency")
         ),
