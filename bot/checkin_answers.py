@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot import authz, delivery, dependencies, history, mrkdwn
+from bot import authz, delivery, dependencies, escalation, history, mrkdwn
 from bot.authz import Action
 from bot.checkins import (
     Metric,
@@ -534,6 +534,9 @@ def _record(
     told: tuple[str, ...] = ()
     if changed and health in (Health.AT_RISK, Health.BLOCKED):
         told = _tell_about_health(session, initiative, update, previous, settings, now)
+    # whatever waits on this initiative may have stopped (or started) stalling with this answer:
+    # escalations resolve now, not at the next tick
+    escalation.reevaluate_provider(session, initiative, settings, now)
     if checkin is not None:
         refresh_messages(
             session,

@@ -24,6 +24,7 @@ from storage.models import Person
 
 log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(days=7)
+RETRY_FAILED_AFTER = timedelta(hours=1)
 
 
 def ensure(session: Session, team_id: str, user_id: str, now: datetime) -> Person:
@@ -125,7 +126,11 @@ def refresh(client: WebClient, session: Session, team_id: str, user_id: str, now
     """Fetch a user's profile from Slack into the cache; keeps the old one if Slack fails."""
     profile = fetch_profile(client, user_id)
     if profile is None:
-        return ensure(session, team_id, user_id, now)
+        # keep what we had, and try again in an hour rather than on every tick: a profile Slack
+        # will not give must not crowd out the ones it will
+        person = ensure(session, team_id, user_id, now)
+        person.profile_fetched_at = now - STALE_AFTER + RETRY_FAILED_AFTER
+        return person
     return remember(
         session, team_id, user_id, name=profile["name"], email=profile["email"], tz=profile["tz"], now=now
     )

@@ -15,9 +15,11 @@ from bot import checkin_answers, checkin_command, checkins, people
 from bot.checkin_answers import Choice, UpdateInput
 from bot.checkin_command import CommandKind
 from bot.errors import Invalid, NotFound
+from bot.home import HomePages
 from bot.services import Services
 from bot.views import checkins as views
 from bot.views.checkins import UPDATE_CALLBACK, CheckinAction, UpdateBlock
+from handlers import home
 
 QUICK_ANSWER = re.compile(r"^checkin_(on_track|at_risk|blocked|done)$")
 OUT_OF_DATE = "That button is out of date. `/checkin` shows the check-ins waiting for you."
@@ -147,15 +149,18 @@ def register(app: App, services: Services) -> None:
                 settings=services.workspace(session, _team(body)),
             )
         ack()
-        view = views.update_modal(form)
         container = body.get("container") or {}
+        from_home = container.get("type") == "view" and (body.get("view") or {}).get("type") == "home"
+        view = views.update_modal(form, from_home=from_home)
         if container.get("type") == "view" and (body.get("view") or {}).get("type") == "modal":
             client.views_push(trigger_id=body["trigger_id"], view=view)  # on top of another modal
         else:  # from a message, an ephemeral reply or the App Home
             client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.view(UPDATE_CALLBACK)
-    def submit_checkin_update(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    def submit_checkin_update(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
         metadata = _metadata(view)
         key = metadata.get("initiative")
         if not isinstance(key, str) or not key:
@@ -172,6 +177,8 @@ def register(app: App, services: Services) -> None:
                 now=services.clock.now(),
             )
         ack(response_action="update", view=views.update_recorded(answered))
+        if metadata.get("home"):  # answered from the Home tab: show it answered there too
+            home.publish(services, client, _team(body), body["user"]["id"], HomePages())
 
     @app.options(CheckinAction.WAITING_ON)
     def suggest_waiting_on(ack: Ack, body: dict[str, Any]) -> None:

@@ -372,8 +372,9 @@ def _date(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def update_modal(form: UpdateForm) -> View:
-    """Health, progress (or the KR's new value), what moved, what blocks it and on whom, next milestone."""
+def update_modal(form: UpdateForm, *, from_home: bool = False) -> View:
+    """Health, progress (or the KR's new value), what moved, what blocks it and on whom, next milestone.
+    `from_home`: opened from the App Home, which is re-published once the answer is recorded."""
     tz = form.tz
     lines = [
         f"*{mrkdwn.escape(form.initiative_key)}* {mrkdwn.escape(form.title)}",
@@ -496,6 +497,8 @@ def update_modal(form: UpdateForm) -> View:
     metadata: dict[str, Any] = {"initiative": form.initiative_key}
     if form.checkin_id is not None:
         metadata["checkin"] = form.checkin_id
+    if from_home:
+        metadata["home"] = True
     return View(
         type="modal",
         callback_id=UPDATE_CALLBACK,
