@@ -19,11 +19,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot import authz, delivery, dependencies, escalation, history, mrkdwn
+from bot import authz, delivery, dependencies, escalation, history, mrkdwn, typed
 from bot.authz import Action
 from bot.checkins import (
     Metric,
-    clean_text,
     close_pending,
     find_initiative,
     latest_pending,
@@ -334,8 +333,8 @@ def submit_update(
         needed_by = _day(values.needed_by)
     except ValueError:
         errors[UpdateBlock.NEEDED_BY] = "Pick a date."
-    moved = clean_text(values.moved)
-    blockers = clean_text(values.blockers)
+    moved = typed.clean(values.moved)
+    blockers = typed.clean(values.blockers)
     if len(moved) > MOVED_LIMIT:
         errors[UpdateBlock.MOVED] = f"Keep it under {MOVED_LIMIT} characters."
     if len(blockers) > BLOCKERS_LIMIT:

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot import authz, delivery, history, mrkdwn, people
+from bot import authz, delivery, history, mrkdwn, people, typed
 from bot.authz import Action
 from bot.calendar import Cadence, WorkCalendar, latest_slot, next_slot
 from bot.config import WorkspaceSettings
@@ -54,12 +54,6 @@ OWNER_BATCH = 500  # owners one pass handles per tick; the rest wait for the nex
 SNOOZE_REASON_LIMIT = 500
 OOO_NOTE_LIMIT = 300
 OOO_HORIZON = timedelta(days=366)
-
-
-def clean_text(text: str | None) -> str:
-    """User text fit to store: control characters dropped (PostgreSQL refuses NUL), except line
-    breaks and tabs; surrounding space trimmed."""
-    return "".join(ch for ch in (text or "") if ch >= " " or ch in "\n\t").strip()
 
 
 # -- cadence and scheduling ------------------------------------------------------------------------
@@ -901,7 +895,7 @@ def snooze(
     Raises NotFound, NotAllowed (only the owner), Invalid (no reason, not active), Conflict."""
     initiative = find_initiative(session, team_id, initiative_key, lock=True)
     authz.require(Action.SNOOZE_CHECKIN, actor_id, settings, initiative_subject(session, initiative))
-    reason = " ".join(clean_text(reason).split())
+    reason = " ".join(typed.clean(reason).split())
     if not reason:
         raise Invalid(f"Say why, e.g. `/checkin snooze {initiative.key} at the offsite all week`.")
     if len(reason) > SNOOZE_REASON_LIMIT:
@@ -992,7 +986,7 @@ def set_out_of_office(
     person = people.ensure(session, team_id, user_id, now)
     tz = people.zone_of(person, settings)
     today = now.astimezone(tz).date()
-    note = " ".join(clean_text(note).split()) or None
+    note = " ".join(typed.clean(note).split()) or None
     if until is not None:
         if until < today:
             raise Invalid(f"{until.isoformat()} is in the past; give the last day you are out.")

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from bot import authz, delivery, history, mrkdwn
+from bot import authz, delivery, history, mrkdwn, typed
 from bot.authz import Action
 from bot.calendar import Cadence, zone
 from bot.config import WorkspaceSettings
@@ -94,8 +94,9 @@ def add(
     (`dependency_provider`, `dependency_what`, `dependency_needed_by`).
     """
     authz.require(Action.ADD_DEPENDENCY, actor_id, settings, initiative_subject(session, waiter))
-    what = (what or "").strip()
-    if provider is None and not (provider_team or "").strip():
+    what = typed.clean(what)
+    provider_team = typed.one_line(provider_team) or None
+    if provider is None and not provider_team:
         raise Invalid("Say what this waits on: another initiative, or a team.", "dependency_provider")
     if provider is not None:
         if provider.id == waiter.id:
@@ -134,7 +135,7 @@ def add(
         team_id=waiter.team_id,
         waiter_id=waiter.id,
         provider_id=provider.id if provider else None,
-        provider_team=None if provider else (provider_team or "").strip()[:100],
+        provider_team=None if provider else (provider_team or "")[:100],
         provider_contact_id=provider_contact_id,
         what=what,
         needed_by=needed_by,
@@ -520,7 +521,7 @@ def renegotiate(
         Action.MANAGE_DEPENDENCY, actor_id, settings, dependency_subject(session, dependency, settings)
     )
     _require_open(dependency)
-    reason = (reason or "").strip()
+    reason = typed.clean(reason)
     errors: dict[str, str] = {}
     if needed_by is None:
         errors["renegotiate_needed_by"] = "Pick the new date."

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from bot import authz, delivery, history, mrkdwn
+from bot import authz, delivery, history, mrkdwn, typed
 from bot.authz import Action
 from bot.calendar import zone
 from bot.config import WorkspaceSettings
@@ -905,7 +905,7 @@ def resolve(
     """Close the episode, saying how; the post is edited and the waiting side told.
     Raises NotFound, NotAllowed (Action.HANDLE_ESCALATION), Conflict, InvalidFields on `resolve_how`."""
     escalation, dependency = _load_for_handling(session, team_id, escalation_id, actor_id, settings)
-    how = (how or "").strip()
+    how = typed.clean(how)
     if not how:
         raise InvalidFields({"resolve_how": "Say how it was resolved: the waiting side will read it."})
     if len(how) > HOW_LIMIT:
@@ -929,7 +929,7 @@ def snooze(
     `snooze_until` / `snooze_reason`."""
     escalation, dependency = _load_for_handling(session, team_id, escalation_id, actor_id, settings)
     today = workspace_today(settings, now)
-    reason = (reason or "").strip()
+    reason = typed.clean(reason)
     errors: dict[str, str] = {}
     if until is None:
         errors["snooze_until"] = "Pick the day the escalation resumes."

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from bot import authz, checkins, delivery, dependencies, history, mrkdwn, okrs, people
+from bot import authz, checkins, delivery, dependencies, history, mrkdwn, okrs, people, typed
 from bot.authz import Action
 from bot.calendar import Cadence
 from bot.config import WorkspaceSettings
@@ -119,12 +119,12 @@ def submit(
     )
     today = okrs.today_in(settings, now, requester)
     errors: dict[str, str] = {}
-    title = " ".join((form.title or "").split())
+    title = typed.one_line(form.title)
     if not title:
         errors[IntakeBlock.TITLE] = "Give the request a title."
     elif len(title) > TITLE_LIMIT:
         errors[IntakeBlock.TITLE] = f"Keep the title under {TITLE_LIMIT} characters (it has {len(title)})."
-    description = (form.description or "").strip()
+    description = typed.clean(form.description)
     if not description:
         errors[IntakeBlock.DESCRIPTION] = "Say what is needed and why."
     elif len(description) > DESCRIPTION_LIMIT:
@@ -133,7 +133,7 @@ def submit(
     impact_level = _impact_level(form.impact_level)
     if impact_level is None:
         errors[IntakeBlock.IMPACT_LEVEL] = "Pick the impact you expect on the OKR."
-    impact = (form.impact or "").strip()
+    impact = typed.clean(form.impact)
     if len(impact) > IMPACT_LIMIT:
         errors[IntakeBlock.IMPACT] = f"Keep it under {IMPACT_LIMIT} characters."
     if form.needed_by is None:
@@ -254,7 +254,7 @@ def _impact_level(text: str | None) -> int | None:
 def _team(
     text: str | None, settings: WorkspaceSettings, block: str, errors: dict[str, str], *, required: bool
 ) -> str | None:
-    team = " ".join((text or "").split())
+    team = typed.one_line(text)
     if not team:
         if required:
             errors[block] = "Say which team is asked."
@@ -571,7 +571,7 @@ def decline(
     """Decline a proposed request with a reason the requester is told. Raises NotFound, NotAllowed,
     Conflict, Invalid (no reason, on `DeclineBlock.REASON`)."""
     initiative = _proposed(session, team_id, initiative_id, actor_id, settings, Action.TRIAGE)
-    reason = (reason or "").strip()
+    reason = typed.clean(reason)
     if not reason:
         raise Invalid("Say why, so the requester can do something with it.", DeclineBlock.REASON)
     if len(reason) > NOTE_LIMIT:
@@ -612,7 +612,7 @@ def ask_for_info(
     stays proposed. `nonce` (the modal's) makes a repeated submit send nothing new. Raises
     NotFound, NotAllowed, Conflict, Invalid (on `AskBlock.QUESTION`)."""
     initiative = _proposed(session, team_id, initiative_id, actor_id, settings, Action.ASK_FOR_INFO)
-    question = (question or "").strip()
+    question = typed.clean(question)
     if not question:
         raise Invalid("Write the question.", AskBlock.QUESTION)
     if len(question) > NOTE_LIMIT:

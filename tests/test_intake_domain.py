@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 
-from bot import intake
+from bot import intake, typed
 from bot.config import WorkspaceSettings
 from bot.errors import Conflict, InvalidFields, NotAllowed
 from bot.intake import RequestForm
@@ -69,11 +69,11 @@ def test_user_text_never_comes_back_live(
         made = submit(db, request)
     except InvalidFields as exc:
         assert set(exc.errors) <= {IntakeBlock.TITLE, IntakeBlock.DESCRIPTION}
-        assert not title.split() or not description.strip()
+        assert not typed.one_line(title) or not typed.clean(description)
         return
     with db.session() as s:
         item = s.get(Initiative, made.id)
-        assert item is not None and item.title == " ".join(title.split())  # stored as typed
+        assert item is not None and item.title == typed.one_line(title)  # stored as typed
         payloads = s.scalars(sa.select(Outbox.payload).where(Outbox.key.like(f"request:{made.id}:%"))).all()
     assert len(payloads) == 2
     for payload in payloads:
