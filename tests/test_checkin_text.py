@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from bot import checkin_answers, checkins
+from bot import checkin_answers, checkins, typed
 from bot.checkin_answers import UpdateInput
 from bot.config import WorkspaceSettings
 from bot.errors import DomainError, Invalid, InvalidFields
@@ -142,9 +142,7 @@ def test_an_update_is_recorded_or_refused_on_its_field(
         else:
             event("recorded")
             (update,) = s.scalars(sa.select(CheckinUpdate))
-            assert update.moved == checkins.clean_text(moved) and update.blockers == checkins.clean_text(
-                blockers
-            )
+            assert update.moved == typed.clean(moved) and update.blockers == typed.clean(blockers)
             for payload in s.scalars(sa.select(Outbox.payload)):
                 assert live_injections(payload) == [], payload
         finally:
@@ -173,7 +171,7 @@ def test_a_snooze_reason_is_kept_as_typed_and_shown_escaped(db: Database, reason
         except DomainError as exc:
             assert isinstance(exc, Invalid) and ("Say why" in exc.message or "under 500" in exc.message)
         else:
-            assert result.reason == " ".join(checkins.clean_text(reason).split())
+            assert result.reason == " ".join(typed.clean(reason).split())
             assert live_injections({"text": views.snoozed(result)}) == []
         finally:
             s.rollback()
