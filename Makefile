@@ -24,7 +24,7 @@ serve: $(STAMP)
 	$(BIN)/throughline serve
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

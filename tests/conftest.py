@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from bot.clock import FixedClock
 from bot.config import Settings
@@ -85,16 +86,35 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def _postgres_ready() -> str | None:
+def _postgres_ready(worker_id: str) -> str | None:
+    """TEST_DATABASE_URL wiped and migrated; with pytest-xdist, each worker gets its own database
+    next to it (`test_gw0`, `test_gw1`, ...), created on first use."""
     if not TEST_DATABASE_URL:
         return None
-    database = Database(TEST_DATABASE_URL)
+    url = TEST_DATABASE_URL
+    if worker_id not in ("master", ""):
+        base = make_url(TEST_DATABASE_URL)
+        name = f"{base.database}_{worker_id}"
+        admin = sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            exists = connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if not exists:
+                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = base.set(database=name).render_as_string(hide_password=False)
+    database = Database(url)
     with database.engine.begin() as connection:
         connection.execute(sa.text("DROP SCHEMA public CASCADE"))
         connection.execute(sa.text("CREATE SCHEMA public"))
     migrate.upgrade(database.engine)
     database.dispose()
-    return TEST_DATABASE_URL
+    return url
+
+
+@pytest.fixture(scope="session")
+def worker_id(request: pytest.FixtureRequest) -> str:
+    """pytest-xdist's worker name ("gw0", ...), or "master" without it."""
+    return str(getattr(request.config, "workerinput", {}).get("workerid", "master"))
 
 
 def truncate_all(url: str) -> None:
