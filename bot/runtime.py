@@ -102,7 +102,9 @@ class Runtime:
 
         self.worker.start()
         if scheduler:
-            self._scheduler = start_scheduler(self.tick, self.settings.tick_seconds)
+            self._scheduler = start_scheduler(
+                self.tick, self.settings.tick_seconds, first_in=min(5.0, self.settings.tick_seconds)
+            )
 
     def stop(self) -> None:
         if self._scheduler is not None:
