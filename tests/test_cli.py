@@ -154,3 +154,44 @@ def test_serve_answers_health_and_refuses_unsigned_or_replayed_requests(
             process.kill()
             _, stderr = process.communicate()
     assert process.returncode == 0, stderr
+
+
+def test_outbox_lists_parked_messages_and_retry_requeues_them(tmp_path: Path, fake: FakeSlack) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'outbox.db'}",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": fake.url,
+        "THROUGHLINE_ADMINS": "U0ADMIN",
+    }
+    assert run_cli("db", "upgrade", env=env).returncode == 0
+    from datetime import UTC, datetime
+
+    from bot import delivery
+    from storage.db import Database
+
+    database = Database(env["DATABASE_URL"])
+    with database.session() as session:
+        delivery.enqueue(
+            session,
+            team_id="T0FAKE",
+            key="digest:T0FAKE:2026-03-06",
+            channel="C0GONE",
+            text="the digest",
+            now=datetime.now(UTC),
+        )
+    database.dispose()
+    assert run_cli("tick", env=env).returncode == 0  # channel_not_found: parked, the admin told
+
+    listed = run_cli("outbox", env=env)
+    assert listed.returncode == 0
+    parked = [line for line in listed.stdout.splitlines() if "digest:T0FAKE:2026-03-06" in line]
+    assert len(parked) == 1 and "parked" in parked[0] and "[channel_not_found]" in parked[0]
+    row_id = parked[0].split()[0]
+
+    assert run_cli("outbox", "retry", "999", env=env).returncode == 1
+    fake.add_channel("C0GONE")
+    retried = run_cli("outbox", "retry", row_id, env=env)
+    assert retried.returncode == 0 and "re-queued 1 message(s)" in retried.stdout
+    assert run_cli("tick", env=env).returncode == 0
+    assert [m.text for m in fake.posts("C0GONE")] == ["the digest"]
+    assert "nothing waiting" in run_cli("outbox", env=env).stdout
