@@ -223,6 +223,16 @@ class Settings(WorkspaceSettings, BaseSettings):
     port: int = Field(3000, ge=1, le=65535, description="Port `throughline serve` listens on.")
     server_threads: int = Field(8, ge=1, le=256, description="HTTP worker threads for `serve`.")
     tick_seconds: int = Field(60, ge=1, le=3600, description="How often the scheduler runs a tick.")
+    slack_post_rate: float = Field(
+        5.0,
+        gt=0,
+        le=1000,
+        description="Messages a second the bot sends on its own, per process (Slack allows a workspace "
+        "several hundred a minute); a 429 pauses it for Retry-After anyway.",
+    )
+    slack_post_burst: int = Field(
+        20, ge=1, le=1000, description="Messages sent at once before pacing starts."
+    )
     delivery_lease_seconds: int = Field(
         120,
         ge=2,

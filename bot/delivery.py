@@ -18,6 +18,7 @@ import base64
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -228,9 +229,64 @@ class _Wait(Exception):
     pass
 
 
+class Pace:
+    """Paces what the bot sends to Slack's workspace ceiling: a token bucket of `rate` messages a
+    second with bursts of `burst`, and, when Slack answers 429 anyway, a pause for its Retry-After
+    (every sender waits, since the limit is the workspace's). One per process, thread-safe.
+
+    Real time on purpose: rate limits are about seconds on the wall, not the domain's clock."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.rate = rate
+        self.burst = max(1, burst)
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tokens = float(self.burst)
+        self._stamp = monotonic()
+        self._paused_until = 0.0
+
+    def acquire(self) -> float:
+        """Take one token, waiting for it; returns how long it waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._monotonic()
+                if now > self._stamp:
+                    self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+                    self._stamp = now
+                if now >= self._paused_until and self._tokens >= 1 - 1e-9:  # float dust is a token
+                    self._tokens = max(0.0, self._tokens - 1)
+                    return waited
+                delay = max(self._paused_until - now, (1 - self._tokens) / self.rate, 1e-6)
+            self._sleep(delay)
+            waited += delay
+
+    def pause(self, seconds: float) -> None:
+        """Slack said 429: nobody sends for `seconds`, and the bucket starts empty after."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._monotonic() + seconds)
+            self._tokens = 0.0
+            self._stamp = max(self._stamp, self._paused_until)  # refilling starts when the pause ends
+
+
+UNPACED = Pace(rate=1e9, burst=1_000_000)
+RATE_LIMIT_RETRIES = 3  # 429s in a row for one message before it is rescheduled instead
+
+
 class Deliverer:
     """Sends due outbox rows. Any number may run at once (threads, replicas): rows are claimed with
-    a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL) before they are sent."""
+    a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL) before they are sent.
+
+    `client` should not retry 429 itself (the deliverer waits out Retry-After through `pace`, so
+    every thread of the process holds back, not just the one that was told)."""
 
     def __init__(
         self,
@@ -241,6 +297,7 @@ class Deliverer:
         *,
         batch: int = 50,
         lease: timedelta = timedelta(seconds=120),
+        pace: Pace = UNPACED,
     ) -> None:
         self.db = db
         self.client = client
@@ -248,6 +305,7 @@ class Deliverer:
         self.defaults = defaults
         self.batch = batch
         self.lease = lease
+        self.pace = pace
 
     def drain(self, max_rounds: int = 1000) -> DeliveryReport:
         """Send everything that is due now; stops when a round finds nothing it can send."""
@@ -325,7 +383,7 @@ class Deliverer:
             log.info("outbox %s was taken over by another deliverer; leaving it to them", claim.key)
             return
         try:
-            channel, ts = self._send(claim)
+            channel, ts = self._send_paced(claim)
         except _Wait:
             self._release(claim)
             report.waiting += 1
@@ -340,6 +398,19 @@ class Deliverer:
         else:
             self._mark_sent(claim, channel, ts)
             report.sent += 1
+
+    def _send_paced(self, claim: _Claim) -> tuple[str | None, str | None]:
+        """Send within the workspace's pace; a 429 pauses every sender for Retry-After and the same
+        message is tried again after it (a few times, then it is rescheduled)."""
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            self.pace.acquire()
+            try:
+                return self._send(claim)
+            except _Retry as retry:
+                if retry.error != "ratelimited" or attempt == RATE_LIMIT_RETRIES:
+                    raise
+                self.pace.pause((retry.after or timedelta(seconds=1)).total_seconds())
+        raise AssertionError("unreachable")
 
     def _send(self, claim: _Claim) -> tuple[str | None, str | None]:
         ref = self._reference(claim) if claim.ref_key else None

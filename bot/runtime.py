@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from bot.app import create_app
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
-from bot.delivery import Deliverer, DeliveryWorker, watch_commits
+from bot.delivery import Deliverer, DeliveryWorker, Pace, watch_commits
 from bot.services import Services, make_client
 from bot.tick import TickReport, tick
 from storage import migrate
@@ -39,10 +39,11 @@ class Runtime:
         self.client = client or make_client(settings)
         self.deliverer = Deliverer(
             self.db,
-            self.client,
+            make_client(settings, retry_rate_limits=False) if client is None else client,
             self.clock,
             settings.workspace_defaults(),
             lease=timedelta(seconds=settings.delivery_lease_seconds),
+            pace=Pace(settings.slack_post_rate, settings.slack_post_burst),
         )
         self.worker = DeliveryWorker(self.deliverer)
         watch_commits(self.db, self.worker.kick)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -19,20 +20,18 @@ from bot.workspaces import settings_for
 from storage.db import Database
 
 
-def make_client(settings: Settings, *, timeout: int = 10) -> WebClient:
-    """The Web API client: Slack's (or the fake's) base URL, with retries for 429 (honouring
-    Retry-After), 5xx and dropped connections."""
+def make_client(settings: Settings, *, timeout: int = 10, retry_rate_limits: bool = True) -> WebClient:
+    """The Web API client: Slack's (or the fake's) base URL, with retries for 5xx and dropped
+    connections, and for 429 honouring Retry-After unless `retry_rate_limits` is off (the outbox's
+    deliverer waits those out itself, for every sender at once)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return WebClient(
-        token=token,
-        base_url=settings.slack_api_url,
-        timeout=timeout,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=2),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
+    handlers: list[RetryHandler] = [
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        ServerErrorRetryHandler(max_retry_count=2),
+    ]
+    if retry_rate_limits:
+        handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    return WebClient(token=token, base_url=settings.slack_api_url, timeout=timeout, retry_handlers=handlers)
 
 
 def _no_kick() -> None:

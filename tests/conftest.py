@@ -184,6 +184,7 @@ def make_settings(fake: FakeSlack, database_url: str, **overrides: Any) -> Setti
         "governance_members": ["U0GOV"],
         "teams": {"Platform": "U0LEAD", "Data": "U0DAN"},
         "okr_url_patterns": ["https://okr.example.com/*"],
+        "slack_post_rate": 1000,  # pacing has its own tests; here it would only make tests slow
     }
     values.update(overrides)
     return Settings(**values)

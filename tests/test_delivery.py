@@ -229,3 +229,66 @@ def test_a_file_is_uploaded_into_the_thread_of_its_message(db, clock, deliverer,
     (upload,) = fake.files.values()
     assert upload["content"] == b"\x89PNG fake" and upload["completed"]
     assert upload["channel"] == "C0DIGEST" and upload["thread_ts"] == message.ts
+
+
+class FakeTime:
+    """A monotonic clock that moves only when something sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_pace_lets_a_burst_through_then_holds_to_the_rate() -> None:
+    t = FakeTime()
+    pace = delivery.Pace(rate=10, burst=5, monotonic=t.monotonic, sleep=t.sleep)
+    waits = [pace.acquire() for _ in range(25)]
+    assert waits[:5] == [0, 0, 0, 0, 0]  # the burst
+    assert t.now == pytest.approx(100 + 20 / 10)  # then 10 a second
+    pace.pause(3)
+    before = t.now
+    pace.acquire()
+    assert t.now == pytest.approx(before + 3 + 0.1)  # the pause, then an empty bucket's first token
+
+
+def test_a_429_pauses_every_sender_and_the_message_goes_after_retry_after(db, clock, settings, fake) -> None:
+    fake.fail("chat.postMessage", status=429, retry_after=1)
+    t = FakeTime()
+    paced = Deliverer(
+        db,
+        make_client(settings, retry_rate_limits=False),
+        clock,
+        settings.workspace_defaults(),
+        pace=delivery.Pace(rate=50, burst=50, monotonic=t.monotonic, sleep=t.sleep),
+    )
+    post(db, clock, "a", text="first")
+    post(db, clock, "b", text="second")
+    report = paced.drain()
+
+    assert report.sent == 2 and report.retrying == 0
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 200, 200]
+    assert t.now >= 101  # held back for Retry-After
+    assert [m.text for m in fake.posts("C0TRIAGE")] == ["first", "second"]
+
+
+def test_a_message_that_keeps_hitting_429_is_rescheduled_not_spun_on(db, clock, settings, fake) -> None:
+    fake.fail("chat.postMessage", status=429, retry_after=2, times=10)
+    t = FakeTime()
+    paced = Deliverer(
+        db,
+        make_client(settings, retry_rate_limits=False),
+        clock,
+        settings.workspace_defaults(),
+        pace=delivery.Pace(rate=50, burst=50, monotonic=t.monotonic, sleep=t.sleep),
+    )
+    post(db, clock, "a")
+    report = paced.drain()
+    (row,) = rows(db)
+    assert report.retrying == 1 and row.state == OutboxState.PENDING and row.last_error == "ratelimited"
+    assert row.next_attempt_at == clock.now() + timedelta(seconds=2)
+    assert len(fake.calls_to("chat.postMessage")) == delivery.RATE_LIMIT_RETRIES + 1

@@ -139,6 +139,7 @@ def test_three_replicas_send_every_message_exactly_once(
         "THROUGHLINE_DIGEST_CHANNEL": "C0DIGEST",
         "THROUGHLINE_DIGEST_SCHEDULE": "workdays@00:01",
         "THROUGHLINE_TIMEZONE": "UTC",
+        "THROUGHLINE_SLACK_POST_RATE": "1000",
     }
     servers += [Server(fake, database_url, tmp_path / f"replica{n}.log", **settings) for n in range(3)]
     for server in servers:
@@ -176,7 +177,11 @@ def test_a_process_killed_mid_delivery_sends_everything_once_after_restart(
     now = datetime.now(UTC)
     owners = seed_due_owners(db, fake, now, 500)
     fake.latency = 0.01  # Slack takes ~10 ms an answer: 500 posts take seconds, time to pull the plug
-    settings = {"THROUGHLINE_TICK_SECONDS": "1", "THROUGHLINE_DELIVERY_LEASE_SECONDS": "3"}
+    settings = {
+        "THROUGHLINE_TICK_SECONDS": "1",
+        "THROUGHLINE_DELIVERY_LEASE_SECONDS": "3",
+        "THROUGHLINE_SLACK_POST_RATE": "1000",
+    }
 
     first = Server(fake, database_url, tmp_path / "first.log", **settings)
     servers.append(first)
