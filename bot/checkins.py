@@ -420,9 +420,14 @@ def _away_note(person: Person) -> str:
 # -- the tick: directory -------------------------------------------------------------------------
 
 
+PROFILE_AHEAD = timedelta(hours=1)
+
+
 def ensure_owner_people(session: Session, now: datetime, limit: int = OWNER_BATCH) -> int:
-    """Create the missing `person` rows of active initiatives' owners (their zone is then fetched
-    by the directory pass). Returns how many were created."""
+    """Create the missing `person` rows of the owners asked within the next hour (or never
+    scheduled), so the directory pass fetches their zone before their slot. Only initiatives near
+    their slot are looked at (an index range), not every active one: the tick stays as cheap with
+    100,000 initiatives as with 1,000. Returns how many were created."""
     missing = session.execute(
         sa.select(Initiative.team_id, Initiative.owner_id)
         .outerjoin(
@@ -430,6 +435,7 @@ def ensure_owner_people(session: Session, now: datetime, limit: int = OWNER_BATC
         )
         .where(
             Initiative.state == InitiativeState.ACTIVE,
+            sa.or_(Initiative.next_checkin_at.is_(None), Initiative.next_checkin_at <= now + PROFILE_AHEAD),
             Initiative.owner_id.is_not(None),
             Person.id.is_(None),
         )

@@ -14,13 +14,14 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from bot import authz, delivery, history, mrkdwn, typed
 from bot.authz import Action
 from bot.calendar import Cadence, zone
 from bot.config import WorkspaceSettings
 from bot.errors import Conflict, Invalid, InvalidFields, NotFound
+from storage.aliases import PROVIDER, WAITER
 from storage.models import (
     OPEN_STATES,
     Dependency,
@@ -700,8 +701,8 @@ def of_initiative(
     session: Session, initiative: Initiative, *, include_closed: bool = False
 ) -> InitiativeDependencies:
     """An initiative's dependencies both ways, with stall and escalation level, in one statement."""
-    waiter = aliased(Initiative)
-    provider = aliased(Initiative)
+    waiter = WAITER
+    provider = PROVIDER
     statement = (
         sa.select(
             Dependency.id,

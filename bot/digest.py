@@ -37,13 +37,14 @@ from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from bot import chart, delivery
 from bot.calendar import CadenceKind, latest_slot, next_slot, zone
 from bot.config import WorkspaceSettings
 from bot.views import digest as views
 from bot.workspaces import effective_settings
+from storage.aliases import PROVIDER, WAITER
 from storage.db import Database, insert_ignore
 from storage.models import (
     Checkin,
@@ -960,8 +961,8 @@ def _add_stalls(
     objectives: Iterable[ObjectiveDigest],
     period: Period,
 ) -> None:
-    waiter = aliased(Initiative)
-    provider = aliased(Initiative)
+    waiter = WAITER
+    provider = PROVIDER
     since = sa.func.coalesce(Dependency.stalled_since, Escalation.opened_at)
     inner = (
         sa.select(
@@ -1054,8 +1055,8 @@ def _decisions(
     okrs: _Okrs,
     period: Period,
 ) -> tuple[Listing[Decision], int]:
-    waiter = aliased(Initiative)
-    provider = aliased(Initiative)
+    waiter = WAITER
+    provider = PROVIDER
     escalations = session.execute(
         sa.select(
             waiter.okr_id,

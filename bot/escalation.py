@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from bot import authz, delivery, history, mrkdwn, typed
 from bot.authz import Action
@@ -49,6 +49,7 @@ from bot.dependencies import (
 )
 from bot.errors import Conflict, InvalidFields, NotFound
 from bot.views import escalation as views
+from storage.aliases import PROVIDER, WAITER
 from storage.db import insert_ignore, skip_locked
 from storage.models import (
     CheckinUpdate,
@@ -987,8 +988,8 @@ def stalled(
     session: Session, team_id: str, settings: WorkspaceSettings, now: datetime, *, limit: int = 40
 ) -> list[StallLine]:
     """Current stalls in the workspace, highest level first, then oldest; one statement."""
-    waiter = aliased(Initiative)
-    provider = aliased(Initiative)
+    waiter = WAITER
+    provider = PROVIDER
     rows = session.execute(
         sa.select(
             Dependency.id,

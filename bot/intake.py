@@ -20,7 +20,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from bot import authz, checkins, delivery, dependencies, history, mrkdwn, okrs, people, typed
 from bot.authz import Action
@@ -44,6 +44,7 @@ from bot.views.intake import (
     TriageTarget,
 )
 from bot.workspaces import allocate_request_number
+from storage.aliases import PARENT_OKR, PROVIDER
 from storage.models import (
     OPEN_STATES,
     Dependency,
@@ -398,7 +399,7 @@ def _archived(session: Session, okr: Okr) -> str | None:
 def request_card(session: Session, initiative: Initiative) -> RequestCard:
     okr = session.get(Okr, initiative.okr_id)
     assert okr is not None
-    provider = aliased(Initiative)
+    provider = PROVIDER
     waits = session.execute(
         sa.select(provider.key, Dependency.provider_team)
         .select_from(Dependency)
@@ -719,7 +720,7 @@ def queue(
 ) -> Queue:
     """Proposed requests, highest strategic weight first, then oldest first; `can_triage` says
     whether `viewer_id` may accept or decline each. Two statements, whatever the queue's size."""
-    objective = aliased(Okr)
+    objective = PARENT_OKR
     weight = weight_expression().label("weight")
     rows = session.execute(
         sa.select(

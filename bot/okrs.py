@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from bot import authz, history, people
 from bot.authz import Action
@@ -31,6 +31,7 @@ from bot.config import WorkspaceSettings
 from bot.errors import Conflict, InvalidFields, NotFound
 from bot.mrkdwn import escape, truncate
 from bot.workspaces import ensure_workspace
+from storage.aliases import PARENT_OKR
 from storage.models import Okr, OkrKind
 
 # The columns of an OKR file, in the order `export` writes them.
@@ -713,7 +714,7 @@ def natural_key(key: str) -> tuple[Any, ...]:
 
 
 def _active(team_id: str) -> tuple[sa.Select[Any], Any]:
-    parent = aliased(Okr)
+    parent = PARENT_OKR
     statement = (
         sa.select(Okr)
         .outerjoin(parent, parent.id == Okr.parent_id)

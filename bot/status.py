@@ -15,11 +15,12 @@ from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from bot import authz, people
 from bot.authz import Action
 from bot.config import WorkspaceSettings
+from storage.aliases import OTHER, PARENT_OKR, PROVIDER, WAITER, WAITER_OKR
 from storage.models import (
     OPEN_STATES,
     Checkin,
@@ -219,9 +220,9 @@ def waiting_on(
 ) -> Page[WaitingLine]:
     """Open dependencies on an initiative `user_id` owns, naming them as a team's contact, or on
     a team they lead (`led_teams`) that names no contact; soonest needed first: one statement."""
-    waiter = aliased(Initiative)
-    provider = aliased(Initiative)
-    waiter_okr = aliased(Okr)
+    waiter = WAITER
+    provider = PROVIDER
+    waiter_okr = WAITER_OKR
     rows = session.execute(
         sa.select(
             *_line_columns(waiter, waiter_okr), provider.key, Dependency.what, Dependency.needed_by, _TOTAL
@@ -467,7 +468,7 @@ def okr_overview(
     first `limit` of them (worst health first): four statements. An unknown key gives a few OKRs
     to pick from, those whose key or title contains what was asked first (one statement)."""
     asked = " ".join(key.split())[:100]
-    parent = aliased(Okr)
+    parent = PARENT_OKR
     found = (
         session.execute(
             sa.select(Okr, parent)
@@ -610,7 +611,7 @@ def card(
     """The status card of initiative `key`, as `viewer_id` sees it (None: as a channel sees it,
     in the workspace's zone, without the owner's buttons). None if there is no such initiative.
     Seven statements (six without a viewer), however many dependencies and check-ins it has."""
-    parent = aliased(Okr)
+    parent = PARENT_OKR
     found = session.execute(
         sa.select(Initiative, Okr, parent)
         .join(Okr, Okr.id == Initiative.okr_id)
@@ -679,7 +680,7 @@ def _dependencies(
     session: Session, team_id: str, initiative_id: int
 ) -> tuple[list[DependencyLine], list[DependencyLine]]:
     """Open dependencies both ways with the other side's key, title, health and state: one statement."""
-    other = aliased(Initiative)
+    other = OTHER
     other_id = sa.case(
         (Dependency.waiter_id == initiative_id, Dependency.provider_id), else_=Dependency.waiter_id
     )
@@ -723,8 +724,8 @@ def _dependencies(
 
 def _open_escalations(session: Session, team_id: str, initiative_id: int) -> list[EscalationLine]:
     """Unresolved escalations of dependencies this initiative is on either side of: one statement."""
-    waiter = aliased(Initiative)
-    provider = aliased(Initiative)
+    waiter = WAITER
+    provider = PROVIDER
     rows = session.execute(
         sa.select(
             Escalation.level,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -29,20 +30,44 @@ def ensure_workspace(session: Session, team_id: str, now: datetime) -> Workspace
     return session.scalars(sa.select(Workspace).where(Workspace.team_id == team_id)).one()
 
 
+# (id of the defaults, overrides) -> (those defaults, merged); holding the defaults keeps their id
+# from being reused by another object while the entry lives
+_merged: dict[tuple[int, str], tuple[WorkspaceSettings, WorkspaceSettings]] = {}
+_MERGED_LIMIT = 256
+
+
 def effective_settings(workspace: Workspace | None, defaults: WorkspaceSettings) -> WorkspaceSettings:
-    """The configured defaults with the workspace's saved overrides on top."""
-    if workspace is None or not workspace.settings:
+    """The configured defaults with the workspace's saved overrides on top.
+
+    Validating the merge costs more than a request's queries, so results are remembered per
+    (defaults, overrides); settings objects are never mutated once built."""
+    return _merge(workspace.settings if workspace is not None else {}, defaults)
+
+
+def _merge(overrides: dict[str, Any], defaults: WorkspaceSettings) -> WorkspaceSettings:
+    if not overrides:
         return defaults
+    key = (id(defaults), json.dumps(overrides, sort_keys=True, default=str))
+    found = _merged.get(key)
+    if found is not None and found[0] is defaults:
+        return found[1]
     try:
-        return defaults.with_overrides(workspace.settings)
+        merged = defaults.with_overrides(overrides)
     except ValidationError:
         # overrides saved by an older version that no longer validate: fall back to the config
-        return defaults
+        merged = defaults
+    if len(_merged) >= _MERGED_LIMIT:
+        _merged.clear()
+    _merged[key] = (defaults, merged)
+    return merged
 
 
 def settings_for(session: Session, team_id: str, defaults: WorkspaceSettings) -> WorkspaceSettings:
-    workspace = session.scalar(sa.select(Workspace).where(Workspace.team_id == team_id))
-    return effective_settings(workspace, defaults)
+    """The effective settings of `team_id`: one small query (every request asks), then a cached merge."""
+    overrides = session.execute(
+        sa.lambda_stmt(lambda: sa.select(Workspace.settings).where(Workspace.team_id == team_id))
+    ).scalar()
+    return _merge(overrides or {}, defaults)
 
 
 def save_overrides(
