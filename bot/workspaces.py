@@ -64,9 +64,7 @@ def _merge(overrides: dict[str, Any], defaults: WorkspaceSettings) -> WorkspaceS
 
 def settings_for(session: Session, team_id: str, defaults: WorkspaceSettings) -> WorkspaceSettings:
     """The effective settings of `team_id`: one small query (every request asks), then a cached merge."""
-    overrides = session.execute(
-        sa.lambda_stmt(lambda: sa.select(Workspace.settings).where(Workspace.team_id == team_id))
-    ).scalar()
+    overrides = session.execute(sa.select(Workspace.settings).where(Workspace.team_id == team_id)).scalar()
     return _merge(overrides or {}, defaults)
 
 
