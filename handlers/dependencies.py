@@ -70,7 +70,7 @@ def register(app: App, services: Services) -> None:
         ack()
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         key = str(button_value(body).get("initiative") or "")
-        with services.db.session() as session:
+        with services.db.read() as session:
             settings = services.workspace(session, team_id)
             context = dependencies.prepare_add(
                 session, team_id=team_id, waiter_key=key, actor_id=user_id, settings=settings
@@ -81,7 +81,7 @@ def register(app: App, services: Services) -> None:
     def search_initiatives(ack: Ack, body: dict[str, Any]) -> None:
         team_id = body["team"]["id"]
         waiter = metadata(body.get("view") or {}).get("initiative")
-        with services.db.session() as session:
+        with services.db.read() as session:
             found = dependencies.search_providers(
                 session, team_id, body.get("value") or "", exclude_key=waiter
             )

@@ -23,7 +23,7 @@ def register(app: App, services: Services) -> None:
         ack()  # building the digest may take longer than Slack's 3 seconds
         team_id = command["team_id"]
         now = services.clock.now()
-        with services.db.session() as session:
+        with services.db.read() as session:
             settings = services.workspace(session, team_id)
             data = digest.preview(session, team_id, settings, now)
         note = digest_views.preview_note(settings, now)

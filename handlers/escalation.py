@@ -42,7 +42,7 @@ def register(app: App, services: Services) -> None:
     @app.command("/initiative", matchers=[asks_for_stalled])
     def show_stalled(ack: Ack, command: dict[str, Any]) -> None:
         team_id = command["team_id"]
-        with services.db.session() as session:
+        with services.db.read() as session:
             settings = services.workspace(session, team_id)
             lines = escalation.stalled(session, team_id, settings, services.clock.now())
         text, blocks = views.stalled_list(lines, zone(settings.timezone))
@@ -54,7 +54,7 @@ def register(app: App, services: Services) -> None:
     def open_renegotiate(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         team_id, user_id = body["team"]["id"], body["user"]["id"]
-        with services.db.session() as session:
+        with services.db.read() as session:
             settings = services.workspace(session, team_id)
             context = dependencies.for_managing(
                 session,

@@ -17,7 +17,7 @@ from bot.views.home import HomeAction
 
 def publish(services: Services, client: WebClient, team_id: str, user_id: str, pages: HomePages) -> None:
     """Build `user_id`'s Home from the database and publish it (views.publish)."""
-    with services.db.session() as session:
+    with services.db.read() as session:
         settings = services.workspace(session, team_id)
         data = home.home(session, team_id, user_id, settings, pages)
     client.views_publish(user_id=user_id, view=home_views.home(data, services.clock.now()))

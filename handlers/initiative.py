@@ -29,7 +29,7 @@ def answer(
     if query.kind in (QueryKind.HELP, QueryKind.QUEUE, QueryKind.STALLED):
         # queue and stalled are answered by the intake and escalation modules, registered first
         return status_views.usage()
-    with services.db.session() as session:
+    with services.db.read() as session:
         settings = services.workspace(session, team_id)
         if query.kind is QueryKind.MINE:
             return status_views.my_work(status.my_work(session, team_id, user_id, settings))
@@ -83,7 +83,7 @@ def register(app: App, services: Services) -> None:
         ack()
         team_id, user_id = context.team_id or "", body["user"]["id"]
         key = card_views.initiative_of(action.get("value"))
-        with services.db.session() as session:
+        with services.db.read() as session:
             settings = services.workspace(session, team_id)
             card = status.card(session, team_id, key, settings) if key else None
         if card is None:

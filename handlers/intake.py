@@ -84,7 +84,7 @@ def register(app: App, services: Services) -> None:
         channel: str | None = None,
         ts: str | None = None,
     ) -> None:
-        with services.db.session() as session:
+        with services.db.read() as session:
             settings = services.workspace(session, team_id)
         view = views.intake_modal(
             meta=IntakeMeta.new(channel, ts),
@@ -137,13 +137,13 @@ def register(app: App, services: Services) -> None:
 
     @app.options(IntakeAction.OKR.value)
     def suggest_okrs(ack: Ack, body: dict[str, Any]) -> None:
-        with services.db.session() as session:
+        with services.db.read() as session:
             found = okrs.choices(session, body["team"]["id"], str(body.get("value") or ""))
         ack(options=views.options([(c.value, c.text) for c in found]))
 
     @app.options(IntakeAction.DEPENDS_ON.value)
     def suggest_initiatives(ack: Ack, body: dict[str, Any]) -> None:
-        with services.db.session() as session:
+        with services.db.read() as session:
             found = intake.initiative_choices(session, body["team"]["id"], str(body.get("value") or ""))
         ack(options=views.options([(c.value, c.text) for c in found]))
 
@@ -177,7 +177,7 @@ def register(app: App, services: Services) -> None:
         error handler answers it instead (ephemeral, where the button was)."""
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         initiative_id = _initiative_id(body)
-        with services.db.session() as session:
+        with services.db.read() as session:
             settings = services.workspace(session, team_id)
             target = intake.triage_target(
                 session,
@@ -273,7 +273,7 @@ def register(app: App, services: Services) -> None:
     @app.command("/initiative", matchers=[_is_queue])
     def show_queue(ack: Ack, command: dict[str, Any]) -> None:
         team_id, user_id = command["team_id"], command["user_id"]
-        with services.db.session() as session:
+        with services.db.read() as session:
             found = intake.queue(
                 session, team_id=team_id, viewer_id=user_id, settings=services.workspace(session, team_id)
             )

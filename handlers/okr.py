@@ -51,7 +51,7 @@ def register(app: App, services: Services) -> None:
             fallback, blocks = okr_views.usage()
             ack(response_type="ephemeral", text=fallback, blocks=blocks)
         elif query.kind is OkrCommandKind.ADD:
-            with services.db.session() as session:
+            with services.db.read() as session:
                 settings = services.workspace(session, team_id)
                 okrs.require_may_add(session, team_id, user_id, settings)
             ack()
@@ -73,7 +73,7 @@ def register(app: App, services: Services) -> None:
                 )
             ack(response_type="ephemeral", text=okr_views.archived(result))
         else:
-            with services.db.session() as session:
+            with services.db.read() as session:
                 groups = okrs.search(session, team_id, query.arg)
             fallback, blocks = okr_views.listing(groups, query.arg)
             ack(response_type="ephemeral", text=fallback, blocks=blocks)

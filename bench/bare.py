@@ -1,0 +1,36 @@
+"""The baseline for the latency bench: a bolt app that only acknowledges `/initiative` and the
+intake modal's submit, served exactly as `throughline serve` serves Throughline (waitress, same
+threads). Run as `python -m bench.bare PORT SLACK_API_URL`."""
+
+from __future__ import annotations
+
+import sys
+
+from slack_bolt import Ack, App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+
+from bench.harness import SIGNING_SECRET
+from bot.server import EVENTS_PATH, make_server
+from bot.views.intake import IntakeCallback
+from tests.slackfake import BOT_TOKEN
+
+
+def bare_app(api_url: str) -> SlackRequestHandler:
+    """Bolt at its cheapest (its defaults): acknowledge and do nothing else."""
+    app = App(signing_secret=SIGNING_SECRET, client=WebClient(token=BOT_TOKEN, base_url=api_url))
+
+    @app.command("/initiative")
+    def just_ack_command(ack: Ack) -> None:
+        ack()
+
+    @app.view(IntakeCallback.SUBMIT.value)
+    def just_ack_view(ack: Ack) -> None:
+        ack()
+
+    return SlackRequestHandler(app, path=EVENTS_PATH)
+
+
+if __name__ == "__main__":
+    port, api_url = int(sys.argv[1]), sys.argv[2]
+    make_server(bare_app(api_url), "127.0.0.1", port, threads=8).run()
