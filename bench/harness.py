@@ -27,6 +27,7 @@ from storage.models import (
     Checkin,
     CheckinStatus,
     CheckinUpdate,
+    Digest,
     Health,
     Initiative,
     InitiativeState,
@@ -208,7 +209,7 @@ def seed_organisation(
     owners: int = 50,
     weeks_of_history: int = 12,
     due: int = 0,
-    featured_owner: str = "U0ALICE",
+    featured_owner: str | None = "U0ALICE",
 ) -> Organisation:
     """A workspace with `okrs` objectives (each with two KRs), `initiatives` active initiatives
     spread over them and over `owners` people (every 10th owned by `featured_owner`), each with
@@ -270,7 +271,7 @@ def seed_organisation(
     healths = [Health.ON_TRACK, Health.ON_TRACK, Health.AT_RISK, Health.BLOCKED]
     rows = []
     for n in range(initiatives):
-        owner = featured_owner if n % 10 == 0 else owner_id(n % owners)
+        owner = featured_owner if featured_owner and n % 10 == 0 else owner_id(n % owners)
         rows.append(
             {
                 "team_id": TEAM_ID,
@@ -305,14 +306,14 @@ def seed_organisation(
             "profile_fetched_at": now,
             "created_at": now,
         }
-        for u in {featured_owner, *(owner_id(n) for n in range(owners))}
+        for u in {featured_owner or owner_id(0), *(owner_id(n) for n in range(owners))}
     ]
     insert(database, Person, people)
     checkins, updates = [], []
     for week in range(weeks_of_history):
         slot = now - timedelta(weeks=weeks_of_history - week)
         for n, initiative_id in enumerate(ids):
-            owner = featured_owner if n % 10 == 0 else owner_id(n % owners)
+            owner = featured_owner if featured_owner and n % 10 == 0 else owner_id(n % owners)
             checkins.append(
                 {
                     "team_id": TEAM_ID,
@@ -338,6 +339,18 @@ def seed_organisation(
             )
     insert(database, Checkin, checkins)
     insert(database, CheckinUpdate, updates)
+    # a workspace that has run for weeks has had its digests: the last one's summary is the baseline
+    with database.session() as session:
+        last_friday = now - timedelta(days=(now.weekday() - 4) % 7 or 7)
+        session.add(
+            Digest(
+                team_id=TEAM_ID,
+                period_start=(last_friday - timedelta(days=14)).date(),
+                period_end=(last_friday - timedelta(days=7)).date(),
+                created_at=last_friday - timedelta(days=7),
+                summary={"troubled": {}},
+            )
+        )
     return Organisation(kr_ids, ids, [f"REQ-{n + 1}" for n in range(initiatives)])
 
 

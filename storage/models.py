@@ -228,6 +228,7 @@ class Checkin(Base):
         sa.UniqueConstraint("initiative_id", "slot_at"),
         sa.Index("ix_checkin_status_reminder_due_at", "status", "reminder_due_at"),
         sa.Index("ix_checkin_team_id_owner_id_status", "team_id", "owner_id", "status"),
+        sa.Index("ix_checkin_team_id_slot_at", "team_id", "slot_at"),  # a period's check-ins (digest)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

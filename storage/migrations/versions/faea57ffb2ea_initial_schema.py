@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 042d3445a5dc
+Revision ID: faea57ffb2ea
 Revises:
-Create Date: 2026-11-23 19:44:43.171288
+Create Date: 2026-11-23 21:11:54.727918
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import storage.types
 
-revision = "042d3445a5dc"
+revision = "faea57ffb2ea"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -231,6 +231,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_checkin_team_id_owner_id_status", ["team_id", "owner_id", "status"], unique=False
         )
+        batch_op.create_index("ix_checkin_team_id_slot_at", ["team_id", "slot_at"], unique=False)
 
     op.create_table(
         "dependency",
@@ -383,6 +384,7 @@ def downgrade() -> None:
 
     op.drop_table("dependency")
     with op.batch_alter_table("checkin", schema=None) as batch_op:
+        batch_op.drop_index("ix_checkin_team_id_slot_at")
         batch_op.drop_index("ix_checkin_team_id_owner_id_status")
         batch_op.drop_index("ix_checkin_status_reminder_due_at")
 
