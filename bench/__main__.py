@@ -19,10 +19,16 @@ BENCHES = {"latency": latency.run, "reads": reads.run, "scheduler": scheduler.ru
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[1])
-    parser.add_argument("benches", nargs="*", choices=[*BENCHES, []][:-1] or None, default=list(BENCHES))
+    parser.add_argument(
+        "benches", nargs="*", metavar="BENCH", help=f"some of: {', '.join(BENCHES)} (default: all)"
+    )
     parser.add_argument("--sqlite-only", action="store_true", help="Skip PostgreSQL even if configured.")
     parser.add_argument("--quick", action="store_true", help="Fewer requests and smaller data (a smoke run).")
     args = parser.parse_args()
+    unknown = [name for name in args.benches if name not in BENCHES]
+    if unknown:
+        parser.error(f"no bench {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
+    args.benches = args.benches or list(BENCHES)
     logging.basicConfig(level=logging.ERROR)
     kinds = ["sqlite"] + ([] if args.sqlite_only or not postgres_url() else ["postgres"])
     table = Table()

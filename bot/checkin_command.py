@@ -6,6 +6,7 @@
     /checkin back                              back early
     /checkin cadence REQ-17 weekly:tue@10:00   how often the owner is asked (or `default`)
     /checkin owner REQ-17 @someone             hand it to a new owner
+    /checkin cancel REQ-17 <reason>            nobody needs it any more: stop it
     /checkin help
 
 The command is declared with `should_escape: true`, so a mention arrives as `<@U123|name>` and
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from bot import checkins, mrkdwn
 from bot.calendar import Cadence
-from bot.checkins import CadenceChanged, MyCheckins, OutOfOffice, Reassigned, Snoozed
+from bot.checkins import CadenceChanged, Cancelled, MyCheckins, OutOfOffice, Reassigned, Snoozed
 from bot.config import WorkspaceSettings
 from bot.errors import Invalid
 
@@ -42,6 +43,7 @@ class CommandKind(StrEnum):
     BACK = "back"
     CADENCE = "cadence"
     OWNER = "owner"
+    CANCEL = "cancel"
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,14 @@ def parse(text: str) -> CheckinCommand:
         if not rest or not _KEY.match(rest[0]) or user_id is None:
             raise Invalid("Say which initiative and who takes it: `/checkin owner REQ-17 @dana`.")
         return CheckinCommand(CommandKind.OWNER, key=rest[0].upper(), user_id=user_id)
+    if first == "cancel":
+        if not rest or not _KEY.match(rest[0]):
+            raise Invalid("Say which initiative and why: `/checkin cancel REQ-17 the customer dropped it`.")
+        key = rest[0].upper()
+        reason = _unescape(" ".join(rest[1:]))
+        if not reason.strip():
+            raise Invalid(f"Add a reason: `/checkin cancel {key} the customer dropped it`.")
+        return CheckinCommand(CommandKind.CANCEL, key=key, text=reason)
     raise Invalid(f"I don't know `/checkin {_shown(words[0])}`.")
 
 
@@ -130,7 +140,7 @@ class Help:
     pass
 
 
-Result = MyCheckins | Snoozed | OutOfOffice | Reassigned | CadenceChanged | Help
+Result = MyCheckins | Snoozed | OutOfOffice | Reassigned | CadenceChanged | Cancelled | Help
 
 
 @dataclass(frozen=True)
@@ -181,6 +191,8 @@ def execute(
         initiative = checkins.find_initiative(session, team_id, command.key, lock=True)
         if command.kind is CommandKind.CADENCE:
             result = checkins.change_cadence(session, initiative, command.text, user_id, settings, now)
+        elif command.kind is CommandKind.CANCEL:
+            result = checkins.cancel(session, initiative, command.text, user_id, settings, now)
         else:
             assert command.user_id is not None
             result = checkins.reassign(session, initiative, command.user_id, user_id, settings, now)

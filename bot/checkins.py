@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot import authz, delivery, history, mrkdwn, people, typed
+from bot import authz, delivery, dependencies, history, mrkdwn, people, typed
 from bot.authz import Action
 from bot.calendar import Cadence, WorkCalendar, latest_slot, next_slot
 from bot.config import WorkspaceSettings
@@ -36,6 +36,7 @@ from bot.errors import Conflict, Invalid, NotFound
 from bot.workspaces import settings_for
 from storage.db import insert_ignore, skip_locked
 from storage.models import (
+    OPEN_STATES,
     Checkin,
     CheckinStatus,
     CheckinUpdate,
@@ -1015,6 +1016,79 @@ def set_out_of_office(
         note=person.ooo_note,
     )
     return OutOfOffice(until, person.ooo_note, tz)
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    initiative_key: str
+    title: str
+    dependencies: int  # open dependencies on either side, cancelled with it
+
+
+def cancel(
+    session: Session,
+    initiative: Initiative,
+    reason: str,
+    actor_id: str,
+    settings: WorkspaceSettings,
+    now: datetime,
+) -> Cancelled:
+    """Cancel a request or an active initiative: no more check-ins (an open one is excused), its
+    open dependencies both ways are cancelled and their escalations resolve, the requester and the
+    owner are told. Append-only: the reason is in the history.
+
+    Raises NotAllowed (the owner, a triage lead or the OKR's owner only) or Invalid."""
+    authz.require(Action.CLOSE, actor_id, settings, initiative_subject(session, initiative))
+    if initiative.state not in OPEN_STATES:
+        raise Invalid(f"{initiative.key} is already {initiative.state.value}.")
+    reason = typed.one_line(reason)
+    if not reason:
+        raise Invalid(f"Say why: `/checkin cancel {initiative.key} the customer dropped it`.")
+    initiative.state = InitiativeState.CANCELLED
+    initiative.next_checkin_at = None
+    initiative.updated_at = now
+    session.flush()
+    for checkin_id, owner_id, slot_at in session.execute(
+        sa.select(Checkin.id, Checkin.owner_id, Checkin.slot_at).where(
+            Checkin.initiative_id == initiative.id, Checkin.status == CheckinStatus.PENDING
+        )
+    ).all():
+        if close_pending(session, checkin_id, CheckinStatus.EXCUSED, now, "cancelled"):
+            refresh_messages(
+                session,
+                team_id=initiative.team_id,
+                owner_id=owner_id,
+                slot_at=slot_at,
+                settings=settings,
+                now=now,
+                cause=f"cancelled:{checkin_id}",
+            )
+    closed = dependencies.close_for_cancelled(session, initiative, actor_id, settings, now)
+    event = history.record(
+        session,
+        team_id=initiative.team_id,
+        subject=f"initiative:{initiative.id}",
+        kind="initiative.cancelled",
+        at=now,
+        actor_id=actor_id,
+        initiative_id=initiative.id,
+        reason=reason,
+    )
+    session.flush()
+    label = f"*{mrkdwn.escape(initiative.key)}* {mrkdwn.escape(initiative.title)}"
+    for person in {initiative.requester_id, initiative.owner_id} - {None, actor_id}:
+        assert person is not None
+        delivery.enqueue(
+            session,
+            team_id=initiative.team_id,
+            key=f"initiative:{initiative.id}:cancelled:{event.id}:{person}",
+            channel=person,
+            text=(
+                f":heavy_multiplication_x: {mrkdwn.user(actor_id)} cancelled {label}: {mrkdwn.escape(reason)}"
+            ),
+            now=now,
+        )
+    return Cancelled(initiative.key, initiative.title, closed)
 
 
 @dataclass(frozen=True)

@@ -586,11 +586,15 @@ def _close(
     settings: WorkspaceSettings,
     now: datetime,
     state: DependencyState,
+    because: str | None = None,
 ) -> Dependency:
+    """Close a dependency as met or cancelled. `because`: the caller already authorised a larger
+    change (an initiative being cancelled), said here in words, and this step is not re-checked."""
     dependency = load(session, team_id, dependency_id, lock=True)
-    authz.require(
-        Action.MANAGE_DEPENDENCY, actor_id, settings, dependency_subject(session, dependency, settings)
-    )
+    if because is None:
+        authz.require(
+            Action.MANAGE_DEPENDENCY, actor_id, settings, dependency_subject(session, dependency, settings)
+        )
     _require_open(dependency)
     waiter, provider = _sides(session, dependency)
     dependency.state = state
@@ -605,6 +609,8 @@ def _close(
     what = f" ({mrkdwn.escape(dependency.what)})" if dependency.what else ""
     text = (
         f"{icon} {mrkdwn.user(actor_id)} marked as {word}: {waiter_label} waiting on {provider_text}{what}."
+        if because is None
+        else f"{icon} No longer waiting: {waiter_label} on {provider_text}{what}, because {because}."
     )
     _tell(
         session,
@@ -617,9 +623,35 @@ def _close(
     from bot import escalation  # see renegotiate
 
     escalation.close_for_dependency(
-        session, dependency, settings, now, actor_id=actor_id, resolution=f"marked {word}"
+        session, dependency, settings, now, actor_id=actor_id, resolution=because or f"marked {word}"
     )
     return dependency
+
+
+def close_for_cancelled(
+    session: Session, initiative: Initiative, actor_id: str, settings: WorkspaceSettings, now: datetime
+) -> int:
+    """Cancel the open dependencies on either side of `initiative`, which is being cancelled (the
+    caller authorised that): both sides are told, escalations resolve. Returns how many."""
+    ids = session.scalars(
+        sa.select(Dependency.id).where(
+            Dependency.team_id == initiative.team_id,
+            Dependency.state == DependencyState.OPEN,
+            sa.or_(Dependency.waiter_id == initiative.id, Dependency.provider_id == initiative.id),
+        )
+    ).all()
+    for dependency_id in ids:
+        _close(
+            session,
+            team_id=initiative.team_id,
+            dependency_id=dependency_id,
+            actor_id=actor_id,
+            settings=settings,
+            now=now,
+            state=DependencyState.CANCELLED,
+            because=f"{mrkdwn.escape(initiative.key)} was cancelled",
+        )
+    return len(ids)
 
 
 def mark_met(

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from bot.checkin_command import Outcome
     from bot.checkins import (
         CadenceChanged,
+        Cancelled,
         Metric,
         MyCheckins,
         OutOfOffice,
@@ -99,6 +100,7 @@ USAGE = (
     "`workdays@09:00`, `weekly:mon@09:00`, `biweekly:mon@09:00`, `monthly:mon@09:00` "
     "(first Monday), or `default`\n"
     "• `/checkin owner REQ-17 @someone` – hand REQ-17 to a new owner\n"
+    "• `/checkin cancel REQ-17 reason` – nobody needs it any more: stop asking, close its dependencies\n"
     "Times are in the owner's own time zone; weekends and the workspace's holidays are skipped."
 )
 
@@ -352,6 +354,18 @@ def cadence_changed(result: CadenceChanged, viewer_tz: ZoneInfo) -> str:
     )
 
 
+def cancelled(result: Cancelled) -> str:
+    also = (
+        f" {result.dependencies} open dependenc{'y' if result.dependencies == 1 else 'ies'} closed with it."
+        if result.dependencies
+        else ""
+    )
+    return (
+        f":heavy_multiplication_x: *{mrkdwn.escape(result.initiative_key)}* {mrkdwn.escape(result.title)} is "
+        f"cancelled: no more check-ins; the requester and the owner are told.{also}"
+    )
+
+
 def answered(result: Answered) -> str:
     """A short confirmation of what was recorded."""
     if result.done:
@@ -557,6 +571,8 @@ def command_reply(outcome: Outcome) -> tuple[str, list[Block]]:
         text = out_of_office(result)
     elif isinstance(result, checkins.Reassigned):
         text = reassigned(result, tz)
+    elif isinstance(result, checkins.Cancelled):
+        text = cancelled(result)
     else:
         text = cadence_changed(result, tz)
     return text, [section(text)]
