@@ -193,6 +193,14 @@ def insert(database: Database, model: type[Any], rows: list[dict[str, Any]]) -> 
             session.execute(sa.insert(model), chunk)
 
 
+def analyze(database: Database) -> None:
+    """Table statistics, as autovacuum (PostgreSQL) or a long-running database would have them:
+    a planner that has never seen the bulk-loaded rows guesses, and guesses wrong."""
+    with database.engine.connect() as connection:
+        connection.execute(sa.text("ANALYZE"))
+        connection.commit()
+
+
 @dataclass
 class Organisation:
     okr_ids: list[int]
@@ -339,6 +347,7 @@ def seed_organisation(
             )
     insert(database, Checkin, checkins)
     insert(database, CheckinUpdate, updates)
+    analyze(database)
     # a workspace that has run for weeks has had its digests: the last one's summary is the baseline
     with database.session() as session:
         last_friday = now - timedelta(days=(now.weekday() - 4) % 7 or 7)
