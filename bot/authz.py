@@ -30,6 +30,7 @@ class Action(StrEnum):
     SUBMIT_REQUEST = "submit a request"
     TRIAGE = "accept or decline a request"
     ASK_FOR_INFO = "ask the requester for more information"
+    ANSWER_FOR_INFO = "answer triage's questions about this request"
     UPDATE = "post a check-in for this initiative"
     SNOOZE_CHECKIN = "snooze this check-in"
     REASSIGN = "change the owner or cadence"
@@ -45,6 +46,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.SUBMIT_REQUEST: frozenset({Role.ANYONE}),
     Action.TRIAGE: frozenset({Role.TRIAGE_LEAD, Role.OKR_OWNER}),
     Action.ASK_FOR_INFO: frozenset({Role.TRIAGE_LEAD, Role.OKR_OWNER}),
+    Action.ANSWER_FOR_INFO: frozenset({Role.REQUESTER}),
     Action.UPDATE: frozenset({Role.OWNER}),
     Action.SNOOZE_CHECKIN: frozenset({Role.OWNER}),
     Action.REASSIGN: frozenset({Role.OWNER, Role.TRIAGE_LEAD, Role.OKR_OWNER}),

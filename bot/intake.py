@@ -3,13 +3,15 @@
 - `submit` validates the request modal (every error on its own input block), links the request to
   a registered, active OKR (picked, or found by its link), gives it a key, and tells the requester
   and the triage channel. One modal submits one request, however often Slack delivers it.
-- `accept`, `decline`, `ask_for_info`: triage, by a triage lead or the OKR's owner only.
+- `accept`, `decline`, `ask_for_info`: triage, by a triage lead or the OKR's owner only;
+  `answer_for_info`: the requester's answer to the latest question.
 - `queue`: the proposed requests ranked by strategic weight (OKR priority × stated impact), then
   age. There is no urgency field.
 
 Outbox keys: `request:<id>:triage` (the triage post; later edited in place by
 `request:<id>:decision`), `request:<id>:confirm`, `request:<id>:accepted:<user>`,
-`request:<id>:declined`, `request:<id>:ask:<nonce>`, and `notice:triage-unset:<admin>`.
+`request:<id>:declined`, `request:<id>:ask:<nonce>`, `request:<id>:answer:<nonce>` (each with a
+`:thread` reply under the triage post), and `notice:triage-unset:<admin>`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from bot.views.intake import (
     TEAM_LIMIT,
     TITLE_LIMIT,
     AcceptBlock,
+    AnswerBlock,
     AskBlock,
     DeclineBlock,
     IntakeBlock,
@@ -49,6 +52,7 @@ from storage.models import (
     OPEN_STATES,
     Dependency,
     DependencyState,
+    Event,
     Initiative,
     InitiativeState,
     Okr,
@@ -620,13 +624,9 @@ def ask_for_info(
         raise Invalid(f"Keep it under {NOTE_LIMIT} characters.", AskBlock.QUESTION)
     card = request_card(session, initiative)
     key = f"request:{initiative.id}:ask:{(nonce or now.isoformat())[:60]}"
+    text, blocks = views.question_for_requester(card, initiative.id, actor_id, question)
     sent = delivery.enqueue(
-        session,
-        team_id=team_id,
-        key=key,
-        channel=initiative.requester_id,
-        text=views.question_for_requester(card, actor_id, question),
-        now=now,
+        session, team_id=team_id, key=key, channel=initiative.requester_id, text=text, blocks=blocks, now=now
     )
     if not sent:
         return card
@@ -652,6 +652,104 @@ def ask_for_info(
             thread_of=triage_key(initiative.id),
         )
     return card
+
+
+def answer_target(
+    session: Session,
+    *,
+    team_id: str,
+    initiative_id: int,
+    actor_id: str,
+    settings: WorkspaceSettings,
+) -> views.AnswerTarget:
+    """The latest question from triage that `actor_id`, the requester, may answer (NotFound,
+    NotAllowed, Conflict once the request is decided or if nobody asked anything)."""
+    initiative = _proposed(session, team_id, initiative_id, actor_id, settings, Action.ANSWER_FOR_INFO)
+    asked = _latest_question(session, initiative)
+    if asked is None or not asked.actor_id:
+        raise Conflict(f"Nobody has asked anything about {initiative.key} yet; there is nothing to answer.")
+    return views.AnswerTarget(
+        id=initiative.id,
+        key=initiative.key,
+        title=initiative.title,
+        asker_id=asked.actor_id,
+        question=str(asked.data.get("question") or ""),
+    )
+
+
+def answer_for_info(
+    session: Session,
+    *,
+    team_id: str,
+    initiative_id: int,
+    actor_id: str,
+    answer: str | None,
+    nonce: str,
+    settings: WorkspaceSettings,
+    now: datetime,
+) -> RequestCard:
+    """The requester's answer to triage's latest question: sent to whoever asked, posted under the
+    triage post, kept in the history; the request stays proposed. `nonce` (the modal's) makes a
+    repeated submit send nothing new. Raises NotFound, NotAllowed, Conflict, Invalid (on
+    `AnswerBlock.ANSWER`)."""
+    target = answer_target(
+        session, team_id=team_id, initiative_id=initiative_id, actor_id=actor_id, settings=settings
+    )
+    answer = typed.clean(answer)
+    if not answer:
+        raise Invalid("Write your answer.", AnswerBlock.ANSWER)
+    if len(answer) > NOTE_LIMIT:
+        raise Invalid(f"Keep it under {NOTE_LIMIT} characters.", AnswerBlock.ANSWER)
+    initiative = session.get(Initiative, target.id)
+    assert initiative is not None
+    card = request_card(session, initiative)
+    key = f"request:{initiative.id}:answer:{(nonce or now.isoformat())[:60]}"
+    sent = delivery.enqueue(
+        session,
+        team_id=team_id,
+        key=key,
+        channel=target.asker_id,
+        text=views.answer_for_asker(card, answer),
+        now=now,
+    )
+    if not sent:
+        return card
+    history.record(
+        session,
+        team_id=team_id,
+        subject=f"initiative:{initiative.id}",
+        kind="request.info_given",
+        at=now,
+        actor_id=actor_id,
+        initiative_id=initiative.id,
+        asked_by=target.asker_id,
+        answer=answer,
+    )
+    triage_channel = _triage_post_channel(session, team_id, initiative.id)
+    if triage_channel is not None:
+        delivery.enqueue(
+            session,
+            team_id=team_id,
+            key=f"{key}:thread",
+            channel=triage_channel,
+            text=views.answer_in_thread(card, answer),
+            now=now,
+            thread_of=triage_key(initiative.id),
+        )
+    return card
+
+
+def _latest_question(session: Session, initiative: Initiative) -> Event | None:
+    return session.scalars(
+        sa.select(Event)
+        .where(
+            Event.team_id == initiative.team_id,
+            Event.initiative_id == initiative.id,
+            Event.kind == "request.info_requested",
+        )
+        .order_by(Event.at.desc(), Event.id.desc())
+        .limit(1)
+    ).first()
 
 
 def _tell(

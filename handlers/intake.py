@@ -18,12 +18,14 @@ from bot.status import QueryKind
 from bot.views import intake as views
 from bot.views.intake import (
     AcceptBlock,
+    AnswerBlock,
     AskBlock,
     DeclineBlock,
     IntakeAction,
     IntakeBlock,
     IntakeCallback,
     IntakeMeta,
+    RequestAction,
     TriageAction,
     TriageMeta,
 )
@@ -267,6 +269,41 @@ def register(app: App, services: Services) -> None:
                 now=services.clock.now(),
             )
         ack()
+
+    # -- the requester answers triage's question ------------------------------------------------
+
+    @app.action(RequestAction.ANSWER.value)
+    def open_answer(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """Check first, then acknowledge (see open_triage_modal)."""
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        initiative_id = _initiative_id(body)
+        with services.db.read() as session:
+            target = intake.answer_target(
+                session,
+                team_id=team_id,
+                initiative_id=initiative_id,
+                actor_id=user_id,
+                settings=services.workspace(session, team_id),
+            )
+        ack()
+        client.views_open(trigger_id=body["trigger_id"], view=views.answer_modal(target))
+
+    @app.view(IntakeCallback.ANSWER.value)
+    def answer_triage(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        meta = TriageMeta.load(view.get("private_metadata"))
+        with services.db.session() as session:
+            card = intake.answer_for_info(
+                session,
+                team_id=team_id,
+                initiative_id=meta.initiative_id,
+                actor_id=user_id,
+                answer=view_state.text(view, AnswerBlock.ANSWER),
+                nonce=meta.nonce,
+                settings=services.workspace(session, team_id),
+                now=services.clock.now(),
+            )
+        ack(response_action="update", view=views.decided_modal(views.answered_text(card)))
 
     # -- /initiative queue --------------------------------------------------------------------
 

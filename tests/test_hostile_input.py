@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from bot.home import settings_block
 from bot.views.dependencies import DependencyBlock
 from bot.views.escalation import EscalationBlock
-from bot.views.intake import AskBlock, DeclineBlock, IntakeBlock
+from bot.views.intake import AnswerBlock, AskBlock, DeclineBlock, IntakeBlock
 from bot.views.okrs import OkrBlock
 from tests import factories as f
 from tests.checkin_support import seed as seed_checkin
@@ -127,10 +127,18 @@ def triage_modals(rig: Rig, kr: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 @HOSTILE
-@given(question=salted, reason=salted)
-def test_triage_questions_and_reasons_take_any_text(rig: Rig, kr: str, question: str, reason: str) -> None:
+@given(question=salted, answer=salted, reason=salted)
+def test_triage_questions_answers_and_reasons_take_any_text(
+    rig: Rig, kr: str, question: str, answer: str, reason: str
+) -> None:
     decline, ask = triage_modals(rig, kr)
     answered(rig, rig.slack.submit_view(ask, {AskBlock.QUESTION: question}, user="U0LEAD"))
+    dm = rig.fake.dms("U0DAN")[-1]
+    if "has a question" in dm.text:  # the question was accepted: the requester answers it
+        reply = modal_from(
+            rig, lambda: rig.slack.block_action(find_action(dm, "request_answer"), user="U0DAN", message=dm)
+        )
+        answered(rig, rig.slack.submit_view(reply, {AnswerBlock.ANSWER: answer}, user="U0DAN"))
     answered(rig, rig.slack.submit_view(decline, {DeclineBlock.REASON: reason}, user="U0LEAD"))
 
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from bot import intake, workspaces
 from bot.intake import NO_OKR
-from bot.views.intake import AcceptBlock, AskBlock, DeclineBlock, IntakeBlock
+from bot.views.intake import AcceptBlock, AnswerBlock, AskBlock, DeclineBlock, IntakeBlock
 from storage.models import (
     Dependency,
     Event,
@@ -542,6 +542,85 @@ def test_ask_for_info_asks_the_requester_once_and_keeps_it_in_the_queue(rig: Rig
     assert reply.thread_ts == post.ts and "Which endpoints?" in reply.text
     assert initiatives(rig)[0].state == InitiativeState.PROPOSED
     find_action(rig.fake.posts("C0TRIAGE")[0], "triage_accept")  # still there
+
+
+def asked(rig: Rig, okrs: dict[str, int], question: str = "Which endpoints?") -> Any:
+    """REQ-1 submitted, and Bob (the KR's owner) asked about it; the requester's question DM."""
+    submitted(rig, okrs)
+    modal = click(rig, "triage_ask", "U0BOB")
+    assert modal is not None
+    assert submit(rig, modal, {AskBlock.QUESTION: question}, user="U0BOB") is None
+    (dm,) = [m for m in rig.fake.dms(REQUESTER) if "has a question" in m.text]
+    return dm
+
+
+def test_the_requester_answers_from_the_dm_and_triage_hears_it_once(rig: Rig) -> None:
+    okrs = seed(rig)
+    dm = asked(rig, okrs, "Which endpoints? <!here>")
+    modal = click(rig, "request_answer", REQUESTER, message=dm)
+    assert modal is not None and modal["callback_id"] == "request_answer_submit"
+    assert "Which endpoints? &lt;!here&gt;" in str(modal["blocks"])  # the question, escaped
+
+    answer = "Only /v2/search <!channel> — see <https://evil.example|the docs>"
+    for _ in range(2):  # a double-clicked Send
+        body = submit(rig, modal, {AnswerBlock.ANSWER: answer})
+        assert body["response_action"] == "update" and "was sent" in str(body["view"])
+
+    (to_bob,) = [m for m in rig.fake.dms("U0BOB") if "answered your question" in m.text]
+    assert "Only /v2/search &lt;!channel&gt;" in to_bob.text and "REQ-1" in to_bob.text
+    post, question, reply = sorted(rig.fake.posts("C0TRIAGE"), key=lambda m: m.ts)
+    assert question.thread_ts == reply.thread_ts == post.ts
+    assert f"<@{REQUESTER}> answered" in reply.text and "Only /v2/search" in reply.text
+    with rig.db.session() as s:
+        (event,) = s.scalars(sa.select(Event).where(Event.kind == "request.info_given"))
+        assert (event.actor_id, event.data["asked_by"], event.data["answer"]) == (REQUESTER, "U0BOB", answer)
+    assert initiatives(rig)[0].state == InitiativeState.PROPOSED
+    assert_nothing_live(rig.fake)
+
+
+@pytest.mark.parametrize(
+    ("case", "words"),
+    [("empty", "Write your answer"), ("too long", "under 1000 characters")],
+)
+def test_a_bad_answer_is_an_inline_error_and_sends_nothing(rig: Rig, case: str, words: str) -> None:
+    okrs = seed(rig)
+    modal = click(rig, "request_answer", REQUESTER, message=asked(rig, okrs))
+    assert modal is not None
+    sent_before = len(rig.fake.posts())
+
+    body = submit(rig, modal, {AnswerBlock.ANSWER: "  " if case == "empty" else "x" * 1001})
+
+    assert body["response_action"] == "errors" and words in body["errors"][AnswerBlock.ANSWER]
+    assert len(rig.fake.posts()) == sent_before
+
+
+def test_only_the_requester_may_answer(rig: Rig) -> None:
+    okrs = seed(rig)
+    dm = asked(rig, okrs)
+
+    assert click(rig, "request_answer", "U0MALLORY", message=dm) is None
+
+    (reply,) = rig.fake.responses_all()
+    assert reply["response_type"] == "ephemeral" and "Only the requester can answer" in reply["text"]
+    with rig.db.session() as s:
+        assert s.scalars(sa.select(Event).where(Event.kind == "request.info_given")).all() == []
+
+
+def test_an_answer_after_the_decision_is_refused(rig: Rig) -> None:
+    okrs = seed(rig)
+    dm = asked(rig, okrs)
+    modal = click(rig, "request_answer", REQUESTER, message=dm)
+    accept = click(rig, "triage_accept", "U0LEAD", message=rig.fake.posts("C0TRIAGE")[0])
+    assert modal is not None and accept is not None
+    submit(rig, accept, ACCEPT, user="U0LEAD")
+    posts_before = len(rig.fake.posts("C0TRIAGE"))
+
+    body = submit(rig, modal, {AnswerBlock.ANSWER: "Only search"})
+
+    assert "already accepted by <@U0LEAD>" in str(body)
+    assert len(rig.fake.posts("C0TRIAGE")) == posts_before
+    assert click(rig, "request_answer", REQUESTER, message=dm) is None
+    assert "already accepted" in rig.fake.responses_all()[-1]["text"]
 
 
 def test_without_a_triage_channel_the_request_is_kept_and_admins_are_told_once(rig: Rig) -> None:

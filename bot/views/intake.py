@@ -57,6 +57,7 @@ class IntakeCallback(StrEnum):
     ACCEPT = "triage_accept_submit"
     DECLINE = "triage_decline_submit"
     ASK = "triage_ask_submit"
+    ANSWER = "request_answer_submit"
 
 
 class IntakeBlock(StrEnum):
@@ -105,6 +106,16 @@ class AskBlock(StrEnum):
     QUESTION = "ask_question"
 
 
+class RequestAction(StrEnum):
+    """Buttons in the requester's DMs; value: the initiative's id."""
+
+    ANSWER = "request_answer"
+
+
+class AnswerBlock(StrEnum):
+    ANSWER = "answer_text"
+
+
 # -- private_metadata ------------------------------------------------------------------------------
 
 
@@ -139,7 +150,7 @@ class IntakeMeta:
 
 @dataclass(frozen=True)
 class TriageMeta:
-    """What a triage modal carries: the initiative, and a nonce for "ask for info"."""
+    """What a triage modal carries: the initiative, and a nonce for "ask for info" and its answer."""
 
     initiative_id: int
     nonce: str = ""
@@ -640,18 +651,90 @@ def _quote(text: str) -> str:
     return "\n".join(f">{line}" for line in mrkdwn.escape(text).splitlines() or [""])
 
 
-def question_for_requester(card: RequestCard, asker_id: str, question: str) -> str:
-    return (
+def question_for_requester(
+    card: RequestCard, initiative_id: int, asker_id: str, question: str
+) -> tuple[str, list[Block]]:
+    """The question from triage, in the requester's DM, with a button to answer it. (text, blocks)"""
+    text = (
         f":question: {mrkdwn.user(asker_id)} has a question about your request *{mrkdwn.escape(card.key)}* "
-        f"{mrkdwn.escape(card.title)}:\n{_quote(question)}\nPlease reply to them directly. The request "
-        "stays in the triage queue meanwhile."
+        f"{mrkdwn.escape(card.title)}:\n{_quote(question)}"
     )
+    blocks: list[Block] = [
+        section(text),
+        ActionsBlock(
+            block_id=f"answer_{initiative_id}",
+            elements=[
+                ButtonElement(
+                    action_id=RequestAction.ANSWER,
+                    text=plain("Answer"),
+                    value=str(initiative_id),
+                    style="primary",
+                )
+            ],
+        ),
+        context(
+            f"Your answer goes to {mrkdwn.user(asker_id)} and under the triage post. The request stays "
+            "in the triage queue meanwhile."
+        ),
+    ]
+    return text, blocks
 
 
 def question_in_thread(card: RequestCard, asker_id: str, question: str) -> str:
     return (
         f":question: {mrkdwn.user(asker_id)} asked {mrkdwn.user(card.requester_id)} for more information:\n"
         f"{_quote(question)}"
+    )
+
+
+@dataclass(frozen=True)
+class AnswerTarget:
+    """A question from triage the requester may answer: what the answer modal shows."""
+
+    id: int
+    key: str
+    title: str
+    asker_id: str
+    question: str
+
+
+def answer_modal(target: AnswerTarget) -> View:
+    return View(
+        type="modal",
+        callback_id=IntakeCallback.ANSWER,
+        title=plain("Answer triage", 24),
+        submit=plain("Send", 24),
+        close=plain("Cancel", 24),
+        private_metadata=TriageMeta(target.id, secrets.token_urlsafe(12)).dump(),
+        blocks=[
+            section(f"*{mrkdwn.escape(target.key)}* {mrkdwn.escape(target.title)}"),
+            section(f"{mrkdwn.user(target.asker_id)} asked:\n{_quote(target.question)}"),
+            InputBlock(
+                block_id=AnswerBlock.ANSWER,
+                label=plain("Your answer"),
+                hint=plain("Posted under the triage post, and sent to whoever asked."),
+                element=PlainTextInputElement(action_id="value", multiline=True, max_length=NOTE_LIMIT),
+            ),
+        ],
+    )
+
+
+def answer_in_thread(card: RequestCard, answer: str) -> str:
+    return f":speech_balloon: {mrkdwn.user(card.requester_id)} answered:\n{_quote(answer)}"
+
+
+def answered_text(card: RequestCard) -> str:
+    return (
+        f"Your answer about *{mrkdwn.escape(card.key)}* {mrkdwn.escape(card.title)} was sent. "
+        "It is waiting for triage."
+    )
+
+
+def answer_for_asker(card: RequestCard, answer: str) -> str:
+    return (
+        f":speech_balloon: {mrkdwn.user(card.requester_id)} answered your question about "
+        f"*{mrkdwn.escape(card.key)}* {mrkdwn.escape(card.title)}:\n{_quote(answer)}\n"
+        "Accept or decline it from the triage post or `/initiative queue`."
     )
 
 
