@@ -162,6 +162,7 @@ def start_fake() -> FakeSlack:
 def populate(fake: FakeSlack, owners: int = 0) -> None:
     for user, tz in (
         ("U0ALICE", "Europe/Berlin"),
+        ("U0ERIN", "Europe/Berlin"),
         ("U0BOB", "America/Los_Angeles"),
         ("U0DAN", "UTC"),
         ("U0LEAD", "Europe/Berlin"),
@@ -218,10 +219,22 @@ def seed_organisation(
     weeks_of_history: int = 12,
     due: int = 0,
     featured_owner: str | None = "U0ALICE",
+    steady_owner: str | None = None,
 ) -> Organisation:
     """A workspace with `okrs` objectives (each with two KRs), `initiatives` active initiatives
-    spread over them and over `owners` people (every 10th owned by `featured_owner`), each with
-    `weeks_of_history` weekly check-ins answered. `due` of them have their check-in due now."""
+    spread over them and over `owners` people, each with `weeks_of_history` weekly check-ins
+    answered. `due` of them have their check-in due now. Every 10th is owned by `featured_owner`,
+    whose portfolio grows with the company; `steady_owner` owns 10 of them at any size, as a person
+    does when the company around them grows."""
+    steady_every = max(10, initiatives // 10)
+
+    def owner_of(n: int) -> str:
+        if featured_owner and n % 10 == 0:
+            return featured_owner
+        if steady_owner and n % steady_every == 5:
+            return steady_owner
+        return owner_id(n % owners)
+
     with database.session() as session:
         session.add(
             Workspace(
@@ -279,7 +292,7 @@ def seed_organisation(
     healths = [Health.ON_TRACK, Health.ON_TRACK, Health.AT_RISK, Health.BLOCKED]
     rows = []
     for n in range(initiatives):
-        owner = featured_owner if featured_owner and n % 10 == 0 else owner_id(n % owners)
+        owner = owner_of(n)
         rows.append(
             {
                 "team_id": TEAM_ID,
@@ -314,14 +327,14 @@ def seed_organisation(
             "profile_fetched_at": now,
             "created_at": now,
         }
-        for u in {featured_owner or owner_id(0), *(owner_id(n) for n in range(owners))}
+        for u in {owner_of(n) for n in range(initiatives)} | {owner_id(0)}
     ]
     insert(database, Person, people)
     checkins, updates = [], []
     for week in range(weeks_of_history):
         slot = now - timedelta(weeks=weeks_of_history - week)
         for n, initiative_id in enumerate(ids):
-            owner = featured_owner if featured_owner and n % 10 == 0 else owner_id(n % owners)
+            owner = owner_of(n)
             checkins.append(
                 {
                     "team_id": TEAM_ID,

@@ -1,6 +1,10 @@
 """Reads at scale: `/initiative REQ-x`, `/initiative`, the App Home and the digest at 100 and at
 10,000 initiatives, each with 12 weeks of check-in history. Targets: the same number of SQL
-statements at both sizes, and at most 1.5 times the time."""
+statements at both sizes, and at most 1.5 times the time.
+
+`/initiative` and the Home are asked by Erin, who owns 10 initiatives at either size (the company
+grows around her), and, for context, by Alice, who owns every tenth (10, then 1,000): her lists
+are still cut to a page, but counting and ordering her own 1,000 is work that grows with them."""
 
 from __future__ import annotations
 
@@ -43,7 +47,9 @@ def _at_size(kind: str, size: int, repeat: int) -> dict[str, Measured]:
     try:
         with fresh_database(kind) as url:
             now = datetime.now(UTC)
-            organisation = seed_organisation(Database(url), now, size, weeks_of_history=12)
+            organisation = seed_organisation(
+                Database(url), now, size, weeks_of_history=12, steady_owner="U0ERIN"
+            )
             runtime = Runtime(bench_settings(fake, url))
             server = Server(ThroughlineWSGI(runtime.app, runtime.db))
             slack = SlackHTTP(server.url + EVENTS_PATH, SIGNING_SECRET, fake)
@@ -52,12 +58,12 @@ def _at_size(kind: str, size: int, repeat: int) -> dict[str, Measured]:
             def card() -> None:
                 assert slack.command("/initiative", random.choice(keys), user="U0ALICE").status == 200
 
-            def mine() -> None:
-                assert slack.command("/initiative", "", user="U0ALICE").status == 200
+            def mine(user: str = "U0ERIN") -> None:
+                assert slack.command("/initiative", "", user=user).status == 200
 
-            def home() -> None:
+            def home(user: str = "U0ERIN") -> None:
                 before = len(fake.calls_to("views.publish"))
-                assert slack.open_home("U0ALICE").status == 200
+                assert slack.open_home(user).status == 200
                 assert len(fake.calls_to("views.publish")) == before + 1
 
             def build_digest() -> None:
@@ -72,6 +78,8 @@ def _at_size(kind: str, size: int, repeat: int) -> dict[str, Measured]:
                     "/initiative REQ-x": _measure(runtime.db, card, repeat),
                     "/initiative": _measure(runtime.db, mine, repeat),
                     "App Home": _measure(runtime.db, home, repeat),
+                    "/initiative, owner of 10%": _measure(runtime.db, lambda: mine("U0ALICE"), repeat),
+                    "App Home, owner of 10%": _measure(runtime.db, lambda: home("U0ALICE"), repeat),
                     "digest (build + render)": _measure(runtime.db, build_digest, max(3, repeat // 5)),
                 }
             finally:
@@ -87,12 +95,13 @@ def run(table: Table, kind: str, *, quick: bool = False) -> None:
     for name in small:
         a, b = small[name], large[name]
         ratio = b.seconds / a.seconds
+        context = "10%" in name  # a portfolio that grows with the company: shown, not judged
         table.add(
             "reads",
             kind,
             f"{name}: {SIZES[0]} vs {SIZES[1]:,}",
             f"{a.statements} vs {b.statements} statements; {a.seconds * 1000:.1f} vs "
             f"{b.seconds * 1000:.1f} ms = {ratio:.2f}x",
-            f"same, <= {TARGET}x",
-            a.statements == b.statements and ratio <= TARGET,
+            "same statements" if context else f"same, <= {TARGET}x",
+            a.statements == b.statements and (context or ratio <= TARGET),
         )
