@@ -239,7 +239,11 @@ class SlackHTTP:
 
     def submit_view(self, view: dict[str, Any], values: dict[str, Any], *, user: str) -> Reply:
         """Submit a modal the app opened, with `values` by block id (see `state_values`)."""
-        payload = {
+        return self.post_payload(self.view_submission(view, values, user=user))
+
+    def view_submission(self, view: dict[str, Any], values: dict[str, Any], *, user: str) -> dict[str, Any]:
+        """The payload Slack sends when `user` submits `view` with `values`."""
+        return {
             "type": "view_submission",
             "token": "deprecated",
             "team": {"id": self.team_id, "domain": "fake"},
@@ -250,7 +254,6 @@ class SlackHTTP:
             "view": {**view, "state": {"values": state_values(view, values)}},
             "response_urls": [],
         }
-        return self.post_payload(payload)
 
     def close_view(self, view: dict[str, Any], *, user: str) -> Reply:
         return self.post_payload(

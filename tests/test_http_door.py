@@ -5,8 +5,17 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
 
-from tests.conftest import Rig
+import pytest
+import sqlalchemy as sa
+
+from bot.views.intake import IntakeBlock
+from storage.models import Event, Initiative, Outbox
+from tests import factories as f
+from tests.conftest import SIGNING_SECRET, START, Rig
 from tests.slackhttp import sign
 
 
@@ -57,3 +66,67 @@ def test_healthz_checks_the_database(rig: Rig) -> None:
     with urllib.request.urlopen(rig.url + "/healthz", timeout=5) as response:
         assert response.status == 200
         assert json.loads(response.read()) == {"ok": True, "database": "ok"}
+
+
+# -- forged and replayed requests change nothing -----------------------------------------------------
+
+SECRET = SIGNING_SECRET
+Forgery = Callable[[bytes, int], dict[str, Any]]  # (signed body, now) -> how it is sent
+
+
+def _tampered(body: bytes, now: int) -> dict[str, Any]:
+    # signed as Dan's submit, sent as the triage lead's
+    return {"body": body.replace(b"U0DAN", b"U0LEAD"), "signature": sign(SECRET, str(now), body)}
+
+
+FORGERIES: dict[str, Forgery] = {
+    "unsigned": lambda body, now: {"sign_request": False},
+    "signed with another secret": lambda body, now: {"signature": sign("not-the-secret", str(now), body)},
+    "body changed after signing": _tampered,
+    "signed for another timestamp": lambda body, now: {"signature": sign(SECRET, str(now - 1), body)},
+    "signature without its v0= prefix": lambda body, now: {"signature": sign(SECRET, str(now), body)[3:]},
+    "replayed six minutes later": lambda body, now: {"timestamp": now - 6 * 60},
+    "timestamped six minutes ahead": lambda body, now: {"timestamp": now + 6 * 60},
+}
+
+
+def _counts(rig: Rig) -> tuple[int, ...]:
+    with rig.db.session() as s:
+        tables = (Initiative, Event, Outbox)
+        return tuple(s.scalar(sa.select(sa.func.count()).select_from(t)) or 0 for t in tables)
+
+
+@pytest.mark.parametrize("forgery", list(FORGERIES))
+def test_a_forged_or_replayed_submit_is_refused_and_changes_nothing(rig: Rig, forgery: str) -> None:
+    with rig.db.session() as s:
+        okr = f.okr(s, "O1", now=START)
+        okr_id = str(okr.id)
+    assert rig.slack.command("/request", "", user="U0DAN").status == 200
+    rig.settle()
+    (modal,) = rig.fake.views_opened()
+    values = {
+        IntakeBlock.TITLE: "Rate-limit the public API",
+        IntakeBlock.DESCRIPTION: "Scrapers take it down weekly",
+        IntakeBlock.OKR: okr_id,
+        IntakeBlock.IMPACT_LEVEL: "2",
+        IntakeBlock.NEEDED_BY: "2026-06-30",
+        IntakeBlock.TEAM: "Platform",
+    }
+    body = urlencode({"payload": json.dumps(rig.slack.view_submission(modal, values, user="U0DAN"))}).encode()
+    before, calls_before = _counts(rig), len(rig.fake.calls)
+
+    sent = FORGERIES[forgery](body, int(time.time()))
+    reply = rig.slack.post(sent.pop("body", body), "application/x-www-form-urlencoded", **sent)
+    rig.settle()
+
+    assert reply.status == 401
+    assert _counts(rig) == before and len(rig.fake.calls) == calls_before
+    # the same submit, signed as Slack signs it, goes through: the refusal was the signature's doing
+    assert rig.slack.post(body, "application/x-www-form-urlencoded").status == 200
+    rig.settle()
+    assert [i.title for i in _initiatives(rig)] == ["Rate-limit the public API"]
+
+
+def _initiatives(rig: Rig) -> list[Initiative]:
+    with rig.db.session() as s:
+        return list(s.scalars(sa.select(Initiative)))
