@@ -1276,7 +1276,8 @@ def post_scheduled(
     (unique per workspace and period start) and the outbox keys make a repeat a no-op. Only the
     latest period is posted after downtime, and none for a period that ended before the workspace
     existed. The chart goes into the digest's thread; if it cannot be drawn the digest posts alone."""
-    with db.session() as session:
+    # built in a read-only session: on SQLite a write session would hold up every writer meanwhile
+    with db.read() as session:
         workspace = session.scalar(sa.select(Workspace).where(Workspace.team_id == team_id))
         settings = effective_settings(workspace, defaults)
         if not settings.digest_channel:
