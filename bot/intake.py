@@ -576,11 +576,7 @@ def decline(
     """Decline a proposed request with a reason the requester is told. Raises NotFound, NotAllowed,
     Conflict, Invalid (no reason, on `DeclineBlock.REASON`)."""
     initiative = _proposed(session, team_id, initiative_id, actor_id, settings, Action.TRIAGE)
-    reason = typed.clean(reason)
-    if not reason:
-        raise Invalid("Say why, so the requester can do something with it.", DeclineBlock.REASON)
-    if len(reason) > NOTE_LIMIT:
-        raise Invalid(f"Keep it under {NOTE_LIMIT} characters.", DeclineBlock.REASON)
+    reason = _note(reason, DeclineBlock.REASON, "Say why, so the requester can do something with it.")
     initiative.state = InitiativeState.DECLINED
     initiative.decline_reason = reason
     initiative.decided_by = actor_id
@@ -617,11 +613,7 @@ def ask_for_info(
     stays proposed. `nonce` (the modal's) makes a repeated submit send nothing new. Raises
     NotFound, NotAllowed, Conflict, Invalid (on `AskBlock.QUESTION`)."""
     initiative = _proposed(session, team_id, initiative_id, actor_id, settings, Action.ASK_FOR_INFO)
-    question = typed.clean(question)
-    if not question:
-        raise Invalid("Write the question.", AskBlock.QUESTION)
-    if len(question) > NOTE_LIMIT:
-        raise Invalid(f"Keep it under {NOTE_LIMIT} characters.", AskBlock.QUESTION)
+    question = _note(question, AskBlock.QUESTION, "Write the question.")
     card = request_card(session, initiative)
     key = f"request:{initiative.id}:ask:{(nonce or now.isoformat())[:60]}"
     text, blocks = views.question_for_requester(card, initiative.id, actor_id, question)
@@ -640,17 +632,9 @@ def ask_for_info(
         initiative_id=initiative.id,
         question=question,
     )
-    triage_channel = _triage_post_channel(session, team_id, initiative.id)
-    if triage_channel is not None:
-        delivery.enqueue(
-            session,
-            team_id=team_id,
-            key=f"{key}:thread",
-            channel=triage_channel,
-            text=views.question_in_thread(card, actor_id, question),
-            now=now,
-            thread_of=triage_key(initiative.id),
-        )
+    _in_triage_thread(
+        session, initiative, f"{key}:thread", views.question_in_thread(card, actor_id, question), now
+    )
     return card
 
 
@@ -695,11 +679,7 @@ def answer_for_info(
     target = answer_target(
         session, team_id=team_id, initiative_id=initiative_id, actor_id=actor_id, settings=settings
     )
-    answer = typed.clean(answer)
-    if not answer:
-        raise Invalid("Write your answer.", AnswerBlock.ANSWER)
-    if len(answer) > NOTE_LIMIT:
-        raise Invalid(f"Keep it under {NOTE_LIMIT} characters.", AnswerBlock.ANSWER)
+    answer = _note(answer, AnswerBlock.ANSWER, "Write your answer.")
     initiative = session.get(Initiative, target.id)
     assert initiative is not None
     card = request_card(session, initiative)
@@ -725,18 +705,34 @@ def answer_for_info(
         asked_by=target.asker_id,
         answer=answer,
     )
-    triage_channel = _triage_post_channel(session, team_id, initiative.id)
-    if triage_channel is not None:
+    _in_triage_thread(session, initiative, f"{key}:thread", views.answer_in_thread(card, answer), now)
+    return card
+
+
+def _note(text: str | None, block: str, empty: str) -> str:
+    """A decline reason, question or answer as typed, cleaned; Invalid on `block` if it is empty
+    or too long."""
+    cleaned = typed.clean(text)
+    if not cleaned:
+        raise Invalid(empty, block)
+    if len(cleaned) > NOTE_LIMIT:
+        raise Invalid(f"Keep it under {NOTE_LIMIT} characters.", block)
+    return cleaned
+
+
+def _in_triage_thread(session: Session, initiative: Initiative, key: str, text: str, now: datetime) -> None:
+    """A reply under the request's triage post, if it has one that was (or will be) delivered."""
+    channel = _triage_post_channel(session, initiative.team_id, initiative.id)
+    if channel is not None:
         delivery.enqueue(
             session,
-            team_id=team_id,
-            key=f"{key}:thread",
-            channel=triage_channel,
-            text=views.answer_in_thread(card, answer),
+            team_id=initiative.team_id,
+            key=key,
+            channel=channel,
+            text=text,
             now=now,
             thread_of=triage_key(initiative.id),
         )
-    return card
 
 
 def _latest_question(session: Session, initiative: Initiative) -> Event | None:
