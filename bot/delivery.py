@@ -8,8 +8,10 @@ already wait out 429 `Retry-After`, 5xx and connection errors for a few attempts
 The one window: a process that dies after Slack accepted a post and before the row is marked
 `sent` leaves the row `sending` with a lease. When the lease expires, the next deliverer does not
 post blindly: it first looks in the conversation's history for a message carrying the row's key in
-its metadata and, if it finds one, marks the row sent. Posts are therefore sent at most once even
-across a kill -9; only a file upload (the digest chart) can repeat, and only in that window.
+its metadata and, if it finds one, marks the row sent. A file (the digest chart) carries no
+metadata, so for an upload it looks where the file was going (the thread, or the channel) for a
+file of the row's name and title shared since the row was made. Everything is therefore sent at
+most once even across a kill -9.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -445,6 +447,11 @@ class Deliverer:
 
     def _upload(self, claim: _Claim, ref: tuple[str, str] | None) -> tuple[str | None, str | None]:
         payload = claim.payload
+        if claim.recovering:
+            found = self._find_uploaded(claim, ref)
+            if found is not None:
+                log.info("outbox %s was already uploaded before a crash; not uploading again", claim.key)
+                return found
         response = self.client.files_upload_v2(
             channel=claim.channel,
             thread_ts=ref[1] if ref else None,
@@ -461,24 +468,42 @@ class Deliverer:
         channel = claim.channel or ""
         if channel[:1] in ("U", "W"):
             channel = self.client.conversations_open(users=channel)["channel"]["id"]
+        for message in self._since(claim, self.client.conversations_history, channel=channel):
+            metadata: dict[str, Any] = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == METADATA_EVENT
+                and (metadata.get("event_payload") or {}).get("key") == claim.key
+            ):
+                return channel, message["ts"]
+        return None
+
+    def _find_uploaded(self, claim: _Claim, ref: tuple[str, str] | None) -> tuple[str, str] | None:
+        """After a crash: was this row's file shared already? Looks where it was going for a file
+        of its name and title shared since the row was made."""
+        channel = ref[0] if ref is not None else claim.channel or ""
+        if ref is not None:
+            messages = self._since(claim, self.client.conversations_replies, channel=channel, ts=ref[1])
+        else:
+            messages = self._since(claim, self.client.conversations_history, channel=channel)
+        name, title = claim.payload["filename"], claim.payload["title"]
+        for message in messages:
+            for file in message.get("files") or []:
+                if file.get("name") == name and file.get("title") == title and file.get("id"):
+                    return channel, str(file["id"])
+        return None
+
+    @staticmethod
+    def _since(claim: _Claim, method: Callable[..., Any], **args: Any) -> Iterator[dict[str, Any]]:
+        """The messages a history method returns from just before the row was made, page by page
+        (at most 20 pages of 200)."""
         oldest = f"{claim.created_at.timestamp() - 1:.6f}"
         cursor = None
         for _ in range(20):
-            page = self.client.conversations_history(
-                channel=channel, oldest=oldest, include_all_metadata=True, limit=200, cursor=cursor
-            )
-            message: dict[str, Any]
-            for message in page.get("messages", []):
-                metadata: dict[str, Any] = message.get("metadata") or {}
-                if (
-                    metadata.get("event_type") == METADATA_EVENT
-                    and (metadata.get("event_payload") or {}).get("key") == claim.key
-                ):
-                    return channel, message["ts"]
+            page = method(oldest=oldest, include_all_metadata=True, limit=200, cursor=cursor, **args)
+            yield from page.get("messages", [])
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
-                break
-        return None
+                return
 
     def _reference(self, claim: _Claim) -> tuple[str, str]:
         with self.db.session() as session:

@@ -552,7 +552,39 @@ class FakeSlack:
             if include and message.metadata:
                 item["metadata"] = message.metadata
             found.append(item)
+        found += self._file_shares(conversation, None, oldest)
         return {"ok": True, "messages": found, "has_more": False}
+
+    def api_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent, the replies, and the files shared into it."""
+        conversation, parent_ts = args["channel"], str(args["ts"])
+        thread = [m for m in self.messages.get(conversation, []) if parent_ts in (m.ts, m.thread_ts)]
+        if not thread:
+            return {"ok": False, "error": "thread_not_found"}
+        oldest = float(args.get("oldest") or 0)
+        found = [
+            {"type": "message", "ts": m.ts, "text": m.text, "user": BOT_USER}
+            for m in thread
+            if m.ts == parent_ts or float(m.ts.split(".")[0]) + 1 >= oldest
+        ]
+        found += self._file_shares(conversation, parent_ts, oldest)
+        return {"ok": True, "messages": found, "has_more": False}
+
+    def _file_shares(self, conversation: str, thread_ts: str | None, oldest: float) -> list[dict[str, Any]]:
+        return [
+            {
+                "type": "message",
+                "subtype": "file_share",
+                "ts": f["share_ts"],
+                "user": BOT_USER,
+                "files": [{"id": f["id"], "name": f["filename"], "title": f["title"]}],
+            }
+            for f in self.files.values()
+            if f["completed"]
+            and f["channel"] == conversation
+            and f["thread_ts"] == thread_ts
+            and float(f["share_ts"].split(".")[0]) + 1 >= oldest
+        ]
 
     def _take_trigger(self, trigger_id: str | None) -> str | None:
         issued = self._triggers.pop(trigger_id or "", None)
@@ -670,6 +702,7 @@ class FakeSlack:
                 channel=args.get("channel_id"),
                 thread_ts=args.get("thread_ts"),
                 comment=args.get("initial_comment"),
+                share_ts=self._next_ts(),  # Slack shares the file as a message of its own
             )
             done.append({"id": record["id"], "title": item.get("title"), "name": record["filename"]})
         return {"ok": True, "files": done}
@@ -750,7 +783,7 @@ def broadcasts(texts: Iterable[str]) -> list[str]:
 
 class SlackRateLimits:
     """Slack's rate limits, as a `FakeSlack.limiter`: chat.postMessage about 1 a second per channel
-    (short bursts allowed) under a workspace ceiling; Tier 3 methods (conversations.open/history)
+    (short bursts allowed) under a workspace ceiling; Tier 3 methods (conversations.open/history/replies)
     about 50 a minute. Answers the seconds to wait (Retry-After) or None."""
 
     def __init__(
@@ -793,7 +826,7 @@ class SlackRateLimits:
                 if wait is None:
                     self._take("workspace", *self.workspace, now)
                     self._take(channel, *self.channel, now)
-            elif method in ("conversations.open", "conversations.history"):
+            elif method in ("conversations.open", "conversations.history", "conversations.replies"):
                 wait = self._take("tier3", *self.tier3, now)
             if wait is not None:
                 self.limited += 1

@@ -231,6 +231,67 @@ def test_a_file_is_uploaded_into_the_thread_of_its_message(db, clock, deliverer,
     assert upload["channel"] == "C0DIGEST" and upload["thread_ts"] == message.ts
 
 
+def chart(db: Database, clock: FixedClock, deliverer: Deliverer) -> None:
+    """The digest's post, sent, and its chart queued for the post's thread."""
+    post(db, clock, "digest", channel="C0DIGEST", text="digest")
+    deliverer.drain()
+    with db.session() as session:
+        delivery.enqueue_upload(
+            session,
+            team_id=TEAM,
+            key="digest:chart",
+            channel="C0DIGEST",
+            filename="digest-2026-W10.png",
+            title="Health, last 8 weeks",
+            content=b"\x89PNG fake",
+            now=clock.now(),
+            thread_of="digest",
+        )
+
+
+def test_after_a_crash_between_upload_and_mark_the_file_is_not_uploaded_again(
+    db, clock, deliverer, fake
+) -> None:
+    chart(db, clock, deliverer)
+    (message,) = fake.posts("C0DIGEST")
+    # the crashed process: claimed the upload, Slack shared the file, then kill -9 before marking
+    (claim,) = deliverer._claim()
+    assert claim.key == "digest:chart"
+    deliverer.client.files_upload_v2(
+        channel="C0DIGEST",
+        thread_ts=message.ts,
+        content=b"\x89PNG fake",
+        filename="digest-2026-W10.png",
+        title="Health, last 8 weeks",
+    )
+    clock.advance(deliverer.lease + timedelta(seconds=1))
+
+    deliverer.drain()
+
+    (shared,) = fake.files.values()
+    assert shared["completed"] and shared["thread_ts"] == message.ts
+    upload = rows(db)[1]
+    assert upload.state == OutboxState.SENT and upload.result_ts == shared["id"]
+    assert [c.method for c in fake.calls if c.method.startswith("files.")] == [
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+    ]
+
+
+def test_after_a_crash_before_upload_the_file_is_uploaded_when_the_lease_expires(
+    db, clock, deliverer, fake
+) -> None:
+    chart(db, clock, deliverer)
+    deliverer._claim()  # claimed the upload, then the process died
+    clock.advance(deliverer.lease + timedelta(seconds=1))
+
+    deliverer.drain()
+
+    (shared,) = fake.files.values()
+    assert shared["completed"] and shared["thread_ts"] == fake.posts("C0DIGEST")[0].ts
+    assert rows(db)[1].state == OutboxState.SENT
+
+
 class FakeTime:
     """A monotonic clock that moves only when something sleeps."""
 
