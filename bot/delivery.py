@@ -31,7 +31,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import Block
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot import mrkdwn
 from bot.clock import Clock
@@ -68,6 +68,7 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 MAX_BACKOFF = timedelta(hours=1)
+_EARLIER = aliased(Outbox, name="earlier")  # another row of the outbox, in the claim's query
 
 
 def _blocks(blocks: Sequence[Block | dict[str, Any]] | None) -> list[dict[str, Any]] | None:
@@ -334,8 +335,23 @@ class Deliverer:
                 sa.and_(Outbox.state == OutboxState.PENDING, Outbox.next_attempt_at <= now),
                 sa.and_(Outbox.state == OutboxState.SENDING, Outbox.claimed_until < now),
             )
+            # edits of one message go one at a time, in order: two deliverers sending two edits
+            # at once could leave the older one showing
+            earlier = _EARLIER
+            edit_before = (
+                sa.select(earlier.id)
+                .where(
+                    earlier.team_id == Outbox.team_id,
+                    earlier.ref_key == Outbox.ref_key,
+                    earlier.method == UPDATE,
+                    earlier.id < Outbox.id,
+                    earlier.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
+                )
+                .exists()
+            )
+            in_turn = sa.or_(Outbox.method != UPDATE, ~edit_before)
             statement = skip_locked(
-                sa.select(Outbox).where(due).order_by(Outbox.id).limit(self.batch), session
+                sa.select(Outbox).where(due, in_turn).order_by(Outbox.id).limit(self.batch), session
             )
             rows = session.scalars(statement).all()
             claims = []

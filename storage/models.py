@@ -328,6 +328,7 @@ class Outbox(Base):
     __table_args__ = (
         sa.UniqueConstraint("team_id", "key"),
         sa.Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+        sa.Index("ix_outbox_team_id_ref_key", "team_id", "ref_key"),  # edits wait for earlier edits
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)

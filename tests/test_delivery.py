@@ -76,6 +76,28 @@ def test_an_update_edits_the_message_in_place_after_it_was_posted(db, clock, del
     assert message.history == [{"text": "REQ-1 waiting for triage", "blocks": None}]
 
 
+def test_edits_of_one_message_go_in_order_whoever_sends_them(db, clock, settings, deliverer, fake) -> None:
+    post(db, clock, "escalation:7", channel="C0GOVERN", text="REQ-2 waits on REQ-3")
+    deliverer.drain()
+    with db.session() as session:
+        for n, text in enumerate(["acknowledged by lead", "resolved by lead"]):
+            delivery.enqueue_update(
+                session, team_id=TEAM, key=f"escalation:7:{n}", of="escalation:7", text=text, now=clock.now()
+            )
+    other = Deliverer(db, make_client(settings), clock, settings.workspace_defaults())
+
+    first, second = deliverer._claim(), other._claim()  # two replicas claim at the same moment
+
+    assert [c.key for c in first] == ["escalation:7:0"] and second == []  # the later edit waits its turn
+    report = delivery.DeliveryReport()
+    for claim in first:
+        deliverer._deliver(claim, report)
+    assert other.drain().sent == 1
+    (message,) = fake.posts("C0GOVERN")
+    assert message.text == "resolved by lead"
+    assert [h["text"] for h in message.history] == ["REQ-2 waits on REQ-3", "acknowledged by lead"]
+
+
 def test_a_reply_waits_for_its_parent_and_lands_in_its_thread(db, clock, deliverer, fake) -> None:
     with db.session() as session:  # the reply is enqueued first but must be sent second
         delivery.enqueue(
