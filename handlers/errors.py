@@ -11,13 +11,12 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot import redelivery
 from bot.errors import Conflict, DomainError, Invalid, InvalidFields, NotAllowed, NotFound
 from bot.services import Services
 from bot.views import common
+from storage.db import UNREACHABLE, unreachable
 
 log = logging.getLogger("throughline.errors")
 
@@ -34,9 +33,7 @@ def describe(error: Exception) -> tuple[str, bool]:
             type(error), ":warning:"
         )
         return f"{icon} {error.message}", True
-    if isinstance(error, OperationalError | PoolTimeout) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
-    ):
+    if unreachable(error):
         return DATABASE_DOWN, True
     reference = "E-" + secrets.token_hex(3)
     log.error("unexpected error %s", reference, exc_info=error)
@@ -62,7 +59,7 @@ def register(app: App, services: Services) -> None:
                     first = redelivery.first_time(
                         session, team_id, f"event:{body['event_id']}", services.clock.now()
                     )
-            except (OperationalError, PoolTimeout) as exc:
+            except UNREACHABLE as exc:
                 # refuse, so Slack delivers the event again later instead of it being lost
                 log.warning("event %s refused: database unavailable (%s)", body["event_id"], exc)
                 return BoltResponse(status=503, body="database unavailable")

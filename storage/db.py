@@ -184,3 +184,15 @@ def skip_locked(statement: sa.Select[Any], session: Session, *, of: Any = None) 
     if session.get_bind().dialect.name == "postgresql":
         return statement.with_for_update(skip_locked=True, of=of)
     return statement
+
+
+# What a database that cannot be reached raises: the connection failed or dropped, or the pool
+# waited in vain for a free connection.
+UNREACHABLE: tuple[type[Exception], ...] = (sa.exc.OperationalError, sa.exc.TimeoutError)
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached right now (worth a retry later)."""
+    return isinstance(error, UNREACHABLE) or (
+        isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
+    )
