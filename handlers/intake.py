@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
 
 from bot import intake, okrs, people, status
 from bot.authz import Action
@@ -72,6 +73,13 @@ def _initiative_id(body: dict[str, Any]) -> int:
         return views.initiative_id_of(body["actions"][0].get("value"))
     except (KeyError, IndexError, ValueError):
         raise Invalid("That button is out of date; open the request again.") from None
+
+
+def _queue_reply(body: dict[str, Any]) -> str:
+    """The response_url of the ephemeral `/initiative queue` reply a triage button was in, if so."""
+    if (body.get("container") or {}).get("is_ephemeral") and body.get("response_url"):
+        return str(body["response_url"])
+    return ""
 
 
 def register(app: App, services: Services) -> None:
@@ -189,10 +197,11 @@ def register(app: App, services: Services) -> None:
                 settings=settings,
                 action=action,
             )
+        refresh = _queue_reply(body)
         if kind == "accept":
-            view = views.accept_modal(target, settings.cadence())
+            view = views.accept_modal(target, settings.cadence(), refresh)
         elif kind == "decline":
-            view = views.decline_modal(target)
+            view = views.decline_modal(target, refresh)
         else:
             view = views.ask_modal(target)
         ack()
@@ -236,6 +245,7 @@ def register(app: App, services: Services) -> None:
                 now=now,
             )
         ack(response_action="update", view=views.decided_modal(views.decision_text(result.card)))
+        show_queue_again(meta.refresh, team_id, user_id)
 
     @app.view(IntakeCallback.DECLINE.value)
     def decline_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -252,6 +262,7 @@ def register(app: App, services: Services) -> None:
                 now=services.clock.now(),
             )
         ack(response_action="update", view=views.decided_modal(views.decision_text(card)))
+        show_queue_again(meta.refresh, team_id, user_id)
 
     @app.view(IntakeCallback.ASK.value)
     def ask_requester(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -307,12 +318,30 @@ def register(app: App, services: Services) -> None:
 
     # -- /initiative queue --------------------------------------------------------------------
 
-    @app.command("/initiative", matchers=[_is_queue])
-    def show_queue(ack: Ack, command: dict[str, Any]) -> None:
-        team_id, user_id = command["team_id"], command["user_id"]
+    def render_queue(team_id: str, user_id: str) -> tuple[str, list[Any]]:
         with services.db.read() as session:
             found = intake.queue(
                 session, team_id=team_id, viewer_id=user_id, settings=services.workspace(session, team_id)
             )
-        fallback, blocks = views.queue(found.items, found.total, services.clock.now())
+        return views.queue(found.items, found.total, services.clock.now())
+
+    def show_queue_again(response_url: str, team_id: str, user_id: str) -> None:
+        """After a decision made from a `/initiative queue` reply: that reply shows the queue as it
+        is now. The decision stands whatever happens here, so a failure is only logged."""
+        if not response_url:
+            return
+        fallback, blocks = render_queue(team_id, user_id)
+        try:  # a short timeout: Slack waits for this request's answer until we return
+            sent = WebhookClient(response_url, timeout=2).send(
+                text=fallback, blocks=blocks, replace_original=True, response_type="ephemeral"
+            )
+        except (SlackClientError, OSError) as exc:
+            log.warning("the triage queue could not be shown again: %s", exc)
+            return
+        if sent.status_code != 200:
+            log.warning("the triage queue could not be shown again: HTTP %s %s", sent.status_code, sent.body)
+
+    @app.command("/initiative", matchers=[_is_queue])
+    def show_queue(ack: Ack, command: dict[str, Any]) -> None:
+        fallback, blocks = render_queue(command["team_id"], command["user_id"])
         ack(response_type="ephemeral", text=fallback, blocks=blocks)

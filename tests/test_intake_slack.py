@@ -711,6 +711,26 @@ def test_accept_from_the_queue_updates_the_triage_post(rig: Rig) -> None:
     assert (
         "No requests are waiting" in rig.slack.command("/initiative", "queue", user="U0LEAD").json()["text"]
     )
+    # the queue reply the button was in shows the queue as it is now
+    (shown,) = rig.fake.responses_all()
+    assert shown["replace_original"] is True and "No requests are waiting" in shown["text"]
+
+
+def test_declining_from_the_queue_shows_the_rest_of_it(rig: Rig) -> None:
+    okrs = seed(rig)
+    first = submitted(rig, okrs)
+    submitted(rig, okrs, **{IntakeBlock.TITLE: "Second request"})
+    body = rig.slack.command("/initiative", "queue", user="U0LEAD").json()
+    button = find_action(body, "triage_decline", str(first.id))
+    assert rig.slack.block_action(button, user="U0LEAD", channel="C0GENERAL").status == 200
+    rig.settle()
+
+    submit(rig, rig.fake.views_opened()[-1], {DeclineBlock.REASON: "Out of scope"}, user="U0LEAD")
+
+    (shown,) = rig.fake.responses_all()
+    assert shown["replace_original"] is True and "1 waiting" in str(shown["blocks"])
+    assert "Second request" in str(shown["blocks"]) and first.key not in str(shown["blocks"])
+    find_action(shown, "triage_accept")  # the rest can still be triaged from there
 
 
 def test_a_triage_post_that_could_not_be_delivered_is_not_edited_later(rig: Rig) -> None:

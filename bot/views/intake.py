@@ -150,18 +150,22 @@ class IntakeMeta:
 
 @dataclass(frozen=True)
 class TriageMeta:
-    """What a triage modal carries: the initiative, and a nonce for "ask for info" and its answer."""
+    """What a triage modal carries: the initiative, a nonce for "ask for info" and its answer,
+    and, when the button was in a `/initiative queue` reply, that reply's response_url, so the
+    queue can be shown again once the decision is made."""
 
     initiative_id: int
     nonce: str = ""
+    refresh: str = ""
 
     def dump(self) -> str:
-        return json.dumps({"i": self.initiative_id, "n": self.nonce})
+        data = {"i": self.initiative_id, "n": self.nonce, "r": self.refresh}
+        return json.dumps({k: v for k, v in data.items() if v})
 
     @classmethod
     def load(cls, text: str | None) -> TriageMeta:
         data = json.loads(text or "{}")
-        return cls(int(data["i"]), str(data.get("n") or ""))
+        return cls(int(data["i"]), str(data.get("n") or ""), str(data.get("r") or "")[:500])
 
 
 def _short(value: Any) -> str | None:
@@ -509,7 +513,7 @@ def cadence_from(kind: str | None, day: str | None, at: str | None) -> str | Non
     return f"{kind}:{(day or 'mon').strip()}@{at}"
 
 
-def accept_modal(target: TriageTarget, default_cadence: Cadence) -> View:
+def accept_modal(target: TriageTarget, default_cadence: Cadence, refresh: str = "") -> View:
     """Accept: who owns it (required), how often they are asked, and an optional due date."""
     kinds = [Option(value=k.value, label=label) for k, label in _CADENCE_KINDS]
     days = [Option(value=WEEKDAYS[i], label=WEEKDAY_NAMES[i]) for i in range(5)]
@@ -562,19 +566,19 @@ def accept_modal(target: TriageTarget, default_cadence: Cadence) -> View:
         title=plain(f"Accept {target.key}", 24),
         submit=plain("Accept", 24),
         close=plain("Cancel", 24),
-        private_metadata=TriageMeta(target.id).dump(),
+        private_metadata=TriageMeta(target.id, refresh=refresh).dump(),
         blocks=blocks,
     )
 
 
-def decline_modal(target: TriageTarget) -> View:
+def decline_modal(target: TriageTarget, refresh: str = "") -> View:
     return View(
         type="modal",
         callback_id=IntakeCallback.DECLINE,
         title=plain(f"Decline {target.key}", 24),
         submit=plain("Decline", 24),
         close=plain("Cancel", 24),
-        private_metadata=TriageMeta(target.id).dump(),
+        private_metadata=TriageMeta(target.id, refresh=refresh).dump(),
         blocks=[
             section(f"*{mrkdwn.escape(target.key)}* {mrkdwn.escape(target.title)}"),
             InputBlock(
