@@ -330,12 +330,12 @@ def register(app: App, services: Services) -> None:
         is now. The decision stands whatever happens here, so a failure is only logged."""
         if not response_url:
             return
-        fallback, blocks = render_queue(team_id, user_id)
         try:  # a short timeout: Slack waits for this request's answer until we return
+            fallback, blocks = render_queue(team_id, user_id)
             sent = WebhookClient(response_url, timeout=2).send(
                 text=fallback, blocks=blocks, replace_original=True, response_type="ephemeral"
             )
-        except (SlackClientError, OSError) as exc:
+        except Exception as exc:  # the database, the network: nothing here may undo the decision
             log.warning("the triage queue could not be shown again: %s", exc)
             return
         if sent.status_code != 200:
