@@ -500,6 +500,7 @@ def _record(
             actor_id=actor_id,
             initiative_id=initiative.id,
         )
+        dependencies.close_for_closed(session, initiative, actor_id, settings, now)
     if metric_value is not None:
         okr = session.get_one(Okr, initiative.okr_id)
         before = okr.metric_current

@@ -1063,7 +1063,7 @@ def cancel(
                 now=now,
                 cause=f"cancelled:{checkin_id}",
             )
-    closed = dependencies.close_for_cancelled(session, initiative, actor_id, settings, now)
+    closed = dependencies.close_for_closed(session, initiative, actor_id, settings, now)
     event = history.record(
         session,
         team_id=initiative.team_id,

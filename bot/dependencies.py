@@ -582,16 +582,18 @@ def _close(
     *,
     team_id: str,
     dependency_id: int,
-    actor_id: str,
+    actor_id: str | None,
     settings: WorkspaceSettings,
     now: datetime,
     state: DependencyState,
     because: str | None = None,
 ) -> Dependency:
     """Close a dependency as met or cancelled. `because`: the caller already authorised a larger
-    change (an initiative being cancelled), said here in words, and this step is not re-checked."""
+    change (an initiative closing), said here in words, and this step is not re-checked; the actor
+    is then None when Throughline itself does it."""
     dependency = load(session, team_id, dependency_id, lock=True)
     if because is None:
+        assert actor_id is not None
         authz.require(
             Action.MANAGE_DEPENDENCY, actor_id, settings, dependency_subject(session, dependency, settings)
         )
@@ -628,19 +630,26 @@ def _close(
     return dependency
 
 
-def close_for_cancelled(
-    session: Session, initiative: Initiative, actor_id: str, settings: WorkspaceSettings, now: datetime
+def close_for_closed(
+    session: Session, initiative: Initiative, actor_id: str | None, settings: WorkspaceSettings, now: datetime
 ) -> int:
-    """Cancel the open dependencies on either side of `initiative`, which is being cancelled (the
-    caller authorised that): both sides are told, escalations resolve. Returns how many."""
-    ids = session.scalars(
-        sa.select(Dependency.id).where(
+    """Close the open dependencies on either side of `initiative`, which has just been cancelled,
+    declined or done (the caller authorised that): nobody waits on or for a closed initiative.
+    What waits on a done initiative is met; everything else is cancelled. Both sides are told,
+    escalations resolve. Returns how many."""
+    rows = session.execute(
+        sa.select(Dependency.id, Dependency.provider_id).where(
             Dependency.team_id == initiative.team_id,
             Dependency.state == DependencyState.OPEN,
             sa.or_(Dependency.waiter_id == initiative.id, Dependency.provider_id == initiative.id),
         )
     ).all()
-    for dependency_id in ids:
+    done = initiative.state == InitiativeState.DONE
+    because = f"{mrkdwn.escape(initiative.key)} " + {
+        InitiativeState.DONE: "is done",
+        InitiativeState.DECLINED: "was declined",
+    }.get(initiative.state, "was cancelled")
+    for dependency_id, provider_id in rows:
         _close(
             session,
             team_id=initiative.team_id,
@@ -648,10 +657,10 @@ def close_for_cancelled(
             actor_id=actor_id,
             settings=settings,
             now=now,
-            state=DependencyState.CANCELLED,
-            because=f"{mrkdwn.escape(initiative.key)} was cancelled",
+            state=DependencyState.MET if done and provider_id == initiative.id else DependencyState.CANCELLED,
+            because=because,
         )
-    return len(ids)
+    return len(rows)
 
 
 def mark_met(

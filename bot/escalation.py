@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot import authz, delivery, history, mrkdwn, typed
+from bot import authz, delivery, dependencies, history, mrkdwn, typed
 from bot.authz import Action
 from bot.calendar import zone
 from bot.config import WorkspaceSettings
@@ -318,6 +318,8 @@ def run(services: Services, now: datetime) -> dict[str, int]:
     replicas share the work; outbox keys and the open-escalation index are the backstop."""
     counts: Counter[str] = Counter()
     cached: dict[str, WorkspaceSettings] = {}
+    with services.db.session() as session:
+        counts.update(_close_for_closed_sides(session, services, cached, now))
     last_id = 0
     while True:
         with services.db.session() as session:
@@ -694,6 +696,37 @@ def _record(
         session.flush()
         first = first or event.id
     return first
+
+
+def _close_for_closed_sides(
+    session: Session, services: Services, cached: dict[str, WorkspaceSettings], now: datetime
+) -> Counter[str]:
+    """Open dependencies whose waiter or provider is done, declined or cancelled (closed by a path
+    that did not close them, or before that path did): close them, so nothing escalates about work
+    nobody waits for any more."""
+    closed = (InitiativeState.DONE, InitiativeState.DECLINED, InitiativeState.CANCELLED)
+    statement = (
+        sa.select(Dependency.team_id, WAITER.id, WAITER.state, PROVIDER.id)
+        .join(WAITER, WAITER.id == Dependency.waiter_id)
+        .outerjoin(PROVIDER, PROVIDER.id == Dependency.provider_id)
+        .where(
+            Dependency.state == DependencyState.OPEN,
+            sa.or_(WAITER.state.in_(closed), PROVIDER.state.in_(closed)),
+        )
+        .limit(BATCH)
+    )
+    done: Counter[str] = Counter()
+    seen: set[int] = set()
+    for team_id, waiter_id, waiter_state, provider_id in session.execute(statement).all():
+        initiative_id = waiter_id if waiter_state in closed else provider_id
+        if initiative_id in seen:
+            continue
+        seen.add(initiative_id)
+        if team_id not in cached:
+            cached[team_id] = services.workspace(session, team_id)
+        initiative = session.get_one(Initiative, initiative_id)
+        done["closed"] += dependencies.close_for_closed(session, initiative, None, cached[team_id], now)
+    return done
 
 
 def _close_orphans(

@@ -592,6 +592,7 @@ def decline(
         initiative_id=initiative.id,
         reason=reason,
     )
+    dependencies.close_for_closed(session, initiative, actor_id, settings, now)
     card = request_card(session, initiative)
     _tell(session, initiative, "declined", initiative.requester_id, views.declined_for_requester(card), now)
     _update_triage_post(session, team_id, card, now)

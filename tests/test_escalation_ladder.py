@@ -13,7 +13,16 @@ import sqlalchemy as sa
 
 from bot import tick
 from bot.clock import FixedClock
-from storage.models import Dependency, DependencyState, Escalation, Health, Initiative, Okr, Outbox
+from storage.models import (
+    Dependency,
+    DependencyState,
+    Escalation,
+    Health,
+    Initiative,
+    InitiativeState,
+    Okr,
+    Outbox,
+)
 from tests import factories as f
 from tests.conftest import START, Rig, make_settings
 from tests.ladder import (
@@ -350,4 +359,95 @@ def test_a_check_in_can_resolve_at_once_without_waiting_for_the_tick(rig: Rig) -
     assert "Resolved by itself* on Mon 09 Mar 2026" in post.visible
     mark = sent(rig.fake)
     rig.tick(day(9, hour=11))
+    assert sent(rig.fake) == mark
+
+
+# -- closed initiatives: nobody waits on or for them ------------------------------------------------
+
+
+def _done(rig: Rig, key: str, owner: str, at: datetime) -> None:
+    from bot import checkin_answers
+
+    rig.clock.set(at)
+    with rig.db.session() as s:
+        checkin_answers.submit_update(
+            s,
+            team_id="T0FAKE",
+            actor_id=owner,
+            initiative_key=key,
+            checkin_id=None,
+            values=checkin_answers.UpdateInput(choice="done", moved="shipped"),
+            settings=rig.services.defaults,
+            now=at,
+        )
+    rig.settle()
+
+
+@pytest.mark.parametrize(("side", "state"), [("waiter", "cancelled"), ("provider", "met")])
+def test_when_either_side_is_done_the_dependency_closes_and_stops_escalating(
+    rig: Rig, side: str, state: str
+) -> None:
+    world = build(rig.db, "blocked")
+    rig.tick(day(2))  # level 1: both owners told
+    assert escalations(rig.db, world.dependency_id)[0].level == 1
+    key, owner = (world.waiter_key, "U0ALICE") if side == "waiter" else (world.provider_key, "U0BOB")
+    assert key is not None
+
+    _done(rig, key, owner, day(3))
+
+    with rig.db.session() as s:
+        dependency = s.get_one(Dependency, world.dependency_id)
+        assert dependency.state == DependencyState(state)
+    (episode,) = escalations(rig.db, world.dependency_id)
+    assert episode.resolved_at == day(3)
+    assert f"because {key} is done" in ladder_dms(rig.fake, "U0ALICE")[-1].text
+    mark = sent(rig.fake)
+    for n in (4, 9, 12):  # level 2 and 3 would have come on these days
+        rig.tick(day(n))
+    assert sent(rig.fake) == mark and len(escalations(rig.db, world.dependency_id)) == 1
+
+
+def test_a_declined_request_stops_waiting(rig: Rig) -> None:
+    from bot import intake
+
+    world = build(rig.db, "overdue")
+    with rig.db.session() as s:
+        waiter = s.get_one(Initiative, world.waiter_id)
+        waiter.state = InitiativeState.PROPOSED
+    rig.tick(day(2))
+    rig.clock.set(day(3))
+    with rig.db.session() as s:
+        intake.decline(
+            s,
+            team_id="T0FAKE",
+            initiative_id=world.waiter_id,
+            actor_id="U0LEAD",
+            reason="Not this quarter",
+            settings=rig.services.defaults,
+            now=day(3),
+        )
+    for n in (4, 9, 12):
+        rig.tick(day(n))
+
+    with rig.db.session() as s:
+        assert s.get_one(Dependency, world.dependency_id).state == DependencyState.CANCELLED
+    assert all(e.level < 3 and e.resolved_at == day(3) for e in escalations(rig.db, world.dependency_id))
+    assert rig.fake.posts("C0GOVERN") == []
+
+
+def test_a_dependency_left_open_on_a_closed_initiative_is_closed_by_the_tick(rig: Rig) -> None:
+    """Data from before closing an initiative closed its dependencies (or any other path)."""
+    world = build(rig.db, "blocked")
+    rig.tick(day(2))
+    with rig.db.session() as s:
+        s.get_one(Initiative, world.waiter_id).state = InitiativeState.DONE
+
+    rig.tick(day(3))
+
+    with rig.db.session() as s:
+        assert s.get_one(Dependency, world.dependency_id).state == DependencyState.CANCELLED
+    (episode,) = escalations(rig.db, world.dependency_id)
+    assert episode.resolved_at == day(3)
+    mark = sent(rig.fake)
+    rig.tick(day(12))
     assert sent(rig.fake) == mark
