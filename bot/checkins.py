@@ -1123,6 +1123,7 @@ def reassign(
     old_owner_id = initiative.owner_id
     people.ensure(session, initiative.team_id, new_owner_id, now)
     initiative.owner_id = new_owner_id
+    initiative.consecutive_misses = 0  # the old owner's misses are not the new owner's
     initiative.updated_at = now
     session.flush()
     note = f"handed over to {new_owner_id}"
@@ -1183,6 +1184,10 @@ def reassign(
             ),
             now=now,
         )
+    from bot import escalation  # escalation reads check-ins: imported late to avoid a cycle
+
+    # a stall on missed check-ins was the old owner's: what waits on this may be unstalled now
+    escalation.reevaluate_provider(session, initiative, settings, now)
     return Reassigned(initiative.key, initiative.title, old_owner_id, new_owner_id, next_at, tz)
 
 

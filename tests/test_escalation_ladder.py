@@ -451,3 +451,22 @@ def test_a_dependency_left_open_on_a_closed_initiative_is_closed_by_the_tick(rig
     mark = sent(rig.fake)
     rig.tick(day(12))
     assert sent(rig.fake) == mark
+
+
+def test_handing_over_a_provider_whose_owner_missed_check_ins_ends_that_stall(rig: Rig) -> None:
+    from bot import checkins
+
+    world = build(rig.db, "missed")
+    rig.tick(day(2))  # "REQ-2's owner missed 2 check-ins in a row": level 1
+    rig.clock.set(day(3))
+    with rig.db.session() as s:
+        provider = s.get_one(Initiative, world.provider_id)
+        checkins.reassign(s, provider, "U0CAROL", "U0BOB", rig.services.defaults, day(3))
+        assert provider.consecutive_misses == 0
+    rig.settle()
+
+    (episode,) = escalations(rig.db, world.dependency_id)
+    assert episode.resolved_at == day(3)
+    rig.tick(day(4))  # level 2 would have reached the team lead today
+    assert ladder_dms(rig.fake, "U0LEAD") == []
+    assert len(escalations(rig.db, world.dependency_id)) == 1
