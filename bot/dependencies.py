@@ -840,7 +840,8 @@ def stall_causes(
     """Why `dependency` is stalled at `now` (empty: it is not). Pure: reads the rows it is given.
 
     - the provider is blocked or at risk for more than `stall_blocked_days` business days
-      (counted from `health_since`, in the workspace's zone and calendar);
+      (from `health_since` to the same time of day that many business days later, in the
+      workspace's zone and calendar);
     - the provider's owner missed `stall_missed_checkins` check-ins in a row;
     - the needed-by date has passed (the dependency is open, so not met);
     - the provider had no check-in for `stall_silent_periods` cadence periods, counted from its last
@@ -849,14 +850,13 @@ def stall_causes(
     """
     if dependency.state != DependencyState.OPEN:
         return []
-    tz = zone(settings.timezone)
+    tz, calendar = zone(settings.timezone), settings.calendar()
     stalls: list[Stall] = []
     if provider is not None and provider.state == InitiativeState.ACTIVE:
         if (
             provider.health in _HEALTH_WORDS
             and provider.health_since is not None
-            and settings.calendar().working_days_between(provider.health_since, now, tz)
-            > settings.stall_blocked_days
+            and now > calendar.add_working_days(provider.health_since, settings.stall_blocked_days, tz)
         ):
             since = mrkdwn.date_text(provider.health_since.astimezone(tz).date())
             stalls.append(

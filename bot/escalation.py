@@ -490,11 +490,13 @@ def _climb(
             return done
         _snooze_ended(session, escalation, dependency, settings, now)
         done["snooze_ended"] += 1
-    days = settings.calendar().working_days_between(escalation.opened_at, now, zone(settings.timezone))
+    # N business days after the stall, at the time of day it stalled (not at the midnight that
+    # makes the date N business days later: that would wake people at night, hours early)
+    calendar, tz = settings.calendar(), zone(settings.timezone)
     target = escalation.level
-    if days >= settings.escalate_level3_days:
+    if now >= calendar.add_working_days(escalation.opened_at, settings.escalate_level3_days, tz):
         target = max(target, 3)
-    elif days >= settings.escalate_level2_days:
+    elif now >= calendar.add_working_days(escalation.opened_at, settings.escalate_level2_days, tz):
         target = max(target, 2)
     for level in range(escalation.level + 1, target + 1):
         _reach(session, escalation, dependency, settings, now, level)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -470,3 +470,17 @@ def test_handing_over_a_provider_whose_owner_missed_check_ins_ends_that_stall(ri
     rig.tick(day(4))  # level 2 would have reached the team lead today
     assert ladder_dms(rig.fake, "U0LEAD") == []
     assert len(escalations(rig.db, world.dependency_id)) == 1
+
+
+def test_the_ladder_climbs_at_the_hour_the_stall_began_not_at_midnight(rig: Rig) -> None:
+    world = build(rig.db, "blocked")  # blocked since Tue 24 Feb: stalled after Fri 27 Feb 09:00
+    stalled_at = datetime(2026, 2, 27, 15, 29, tzinfo=UTC)  # Friday 16:29 in Berlin
+    rig.tick(stalled_at)
+    assert escalations(rig.db, world.dependency_id)[0].opened_at == stalled_at
+
+    rig.tick(datetime(2026, 3, 2, 23, 30, tzinfo=UTC))  # Tuesday 00:30 in Berlin: a date later, not a day
+    assert escalations(rig.db, world.dependency_id)[0].level == 1
+    rig.tick(datetime(2026, 3, 3, 15, 28, tzinfo=UTC))
+    assert escalations(rig.db, world.dependency_id)[0].level == 1
+    rig.tick(datetime(2026, 3, 3, 15, 29, tzinfo=UTC))  # two business days after the stall
+    assert escalations(rig.db, world.dependency_id)[0].level == 2

@@ -51,10 +51,11 @@ def causes(
 
 @pytest.mark.parametrize("health", [Health.BLOCKED, Health.AT_RISK])
 def test_blocked_or_at_risk_for_more_than_three_business_days(health: Health) -> None:
-    since = datetime(2026, 3, 2, 16, tzinfo=UTC)  # Monday afternoon
+    since = datetime(2026, 3, 2, 16, tzinfo=UTC)  # Monday 17:00 in Berlin
     item = provider(health=health, health_since=since)
-    assert causes(item, datetime(2026, 3, 5, 22, 59, tzinfo=UTC)) == []  # Thursday 23:59 Berlin: 3
-    assert causes(item, datetime(2026, 3, 5, 23, 0, tzinfo=UTC)) == ["blocked"]  # Friday 00:00 Berlin: 4
+    # three business days later at the same time of day is not yet more than three; a minute on is
+    assert causes(item, datetime(2026, 3, 5, 16, 0, tzinfo=UTC)) == []  # Thursday 17:00 Berlin
+    assert causes(item, datetime(2026, 3, 5, 16, 1, tzinfo=UTC)) == ["blocked"]
     (stall,) = stall_causes(dependency(), item, WS, datetime(2026, 3, 6, 9, tzinfo=UTC))
     assert (
         stall.text
