@@ -468,6 +468,13 @@ def _record(
     previous = initiative.health
     changed = health is not None and health != previous
     if changed:
+        troubled = (Health.AT_RISK, Health.BLOCKED)
+        if health not in troubled:
+            initiative.troubled_since = None
+        elif previous in troubled:  # blocked <-> at risk: still the same trouble
+            initiative.troubled_since = initiative.troubled_since or initiative.health_since
+        else:
+            initiative.troubled_since = now
         initiative.health = health
         initiative.health_since = now
         history.record(

@@ -839,9 +839,9 @@ def stall_causes(
 ) -> list[Stall]:
     """Why `dependency` is stalled at `now` (empty: it is not). Pure: reads the rows it is given.
 
-    - the provider is blocked or at risk for more than `stall_blocked_days` business days
-      (from `health_since` to the same time of day that many business days later, in the
-      workspace's zone and calendar);
+    - the provider is blocked or at risk, without a break, for more than `stall_blocked_days`
+      business days (from `troubled_since` to the same time of day that many business days
+      later, in the workspace's zone and calendar);
     - the provider's owner missed `stall_missed_checkins` check-ins in a row;
     - the needed-by date has passed (the dependency is open, so not met);
     - the provider had no check-in for `stall_silent_periods` cadence periods, counted from its last
@@ -853,18 +853,20 @@ def stall_causes(
     tz, calendar = zone(settings.timezone), settings.calendar()
     stalls: list[Stall] = []
     if provider is not None and provider.state == InitiativeState.ACTIVE:
+        troubled_since = provider.troubled_since or provider.health_since
         if (
             provider.health in _HEALTH_WORDS
-            and provider.health_since is not None
-            and now > calendar.add_working_days(provider.health_since, settings.stall_blocked_days, tz)
+            and troubled_since is not None
+            and now > calendar.add_working_days(troubled_since, settings.stall_blocked_days, tz)
         ):
-            since = mrkdwn.date_text(provider.health_since.astimezone(tz).date())
-            stalls.append(
-                Stall(
-                    StallCause.BLOCKED,
-                    f"{provider.key} has been {_HEALTH_WORDS[provider.health]} since {since}",
-                )
+            since = mrkdwn.date_text(troubled_since.astimezone(tz).date())
+            now_word = _HEALTH_WORDS[provider.health]
+            text = (
+                f"{provider.key} has been {now_word} since {since}"
+                if provider.health_since is None or provider.health_since <= troubled_since
+                else f"{provider.key} has been blocked or at risk since {since} ({now_word} now)"
             )
+            stalls.append(Stall(StallCause.BLOCKED, text))
         if provider.consecutive_misses >= settings.stall_missed_checkins:
             stalls.append(
                 Stall(

@@ -170,6 +170,8 @@ class Initiative(Base):
     )
     health: Mapped[Health | None] = mapped_column(str_enum(Health))
     health_since: Mapped[datetime | None]
+    # at risk or blocked without a break since (None otherwise): blocked -> at risk is still trouble
+    troubled_since: Mapped[datetime | None]
     progress_pct: Mapped[int | None]
     due_date: Mapped[date | None]
     forecast_date: Mapped[date | None]  # the owner's latest "next milestone" / expected finish

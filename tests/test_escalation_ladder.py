@@ -484,3 +484,46 @@ def test_the_ladder_climbs_at_the_hour_the_stall_began_not_at_midnight(rig: Rig)
     assert escalations(rig.db, world.dependency_id)[0].level == 1
     rig.tick(datetime(2026, 3, 3, 15, 29, tzinfo=UTC))  # two business days after the stall
     assert escalations(rig.db, world.dependency_id)[0].level == 2
+
+
+def _answer(rig: Rig, key: str, owner: str, choice: str, at: datetime) -> None:
+    from bot import checkin_answers
+
+    rig.clock.set(at)
+    with rig.db.session() as s:
+        checkin_answers.submit_update(
+            s,
+            team_id="T0FAKE",
+            actor_id=owner,
+            initiative_key=key,
+            checkin_id=None,
+            values=checkin_answers.UpdateInput(choice=choice, moved="a little"),
+            settings=rig.services.defaults,
+            now=at,
+        )
+    rig.settle()
+
+
+def test_blocked_then_at_risk_is_still_the_same_trouble(rig: Rig) -> None:
+    world = build(rig.db, "blocked")  # blocked since Tue 24 Feb
+    assert world.provider_key is not None
+    for n in (2, 4, 9):
+        rig.tick(day(n))  # level 3 on Monday 9 March
+    governance_before = rig.fake.posts("C0GOVERN")[0].visible
+
+    _answer(rig, world.provider_key, "U0BOB", "at_risk", day(9, hour=10))
+    rig.tick(day(10))
+
+    (episode,) = escalations(rig.db, world.dependency_id)
+    assert episode.resolved_at is None and episode.level == 3
+    with rig.db.session() as s:
+        dependency = s.get_one(Dependency, world.dependency_id)
+        assert dependency.stall_reason == (
+            f"{world.provider_key} has been blocked or at risk since Tue 24 Feb 2026 (at risk now)"
+        )
+    assert "Resolved" not in rig.fake.posts("C0GOVERN")[0].visible and governance_before
+    assert not [m for m in ladder_dms(rig.fake, "U0ALICE") if "no longer holds up" in m.text]
+
+    _answer(rig, world.provider_key, "U0BOB", "on_track", day(10, hour=10))  # now it recovers
+    (episode,) = escalations(rig.db, world.dependency_id)
+    assert episode.resolved_at == day(10, hour=10)

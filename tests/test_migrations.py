@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from storage import migrate
 from storage.db import Database
-from storage.models import Base
+from storage.models import Base, Initiative
 from tests.conftest import TEST_DATABASE_URL
 
 
@@ -55,3 +56,38 @@ def test_upgrade_a_fresh_postgresql_database() -> None:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_upgrading_from_the_first_release_keeps_the_data_and_fills_troubled_since(db: Database) -> None:
+    """A database at the first release's schema, with work in it, upgraded in place: what is at
+    risk or blocked counts as troubled since its health last changed; on track is not troubled."""
+    migrate.downgrade(db.engine, "faea57ffb2ea")
+    since = "2026-02-24 08:00:00+00:00"
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO okr (team_id, key, kind, title, period, priority, created_at, updated_at) "
+                "VALUES ('T0FAKE', 'O1', 'objective', 'Grow', '2026-Q1', 3, :at, :at)"
+            ),
+            {"at": since},
+        )
+        okr_id = connection.execute(sa.text("SELECT id FROM okr")).scalar_one()
+        for number, health in ((1, "blocked"), (2, "at_risk"), (3, "on_track")):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO initiative (team_id, number, key, title, description, requester_id, "
+                    "okr_id, impact_level, impact, state, health, health_since, consecutive_misses, "
+                    "created_at, updated_at) VALUES ('T0FAKE', :n, :key, 'Work', '', 'U0DAN', :okr, 2, "
+                    "'', 'active', :health, :since, 0, :since, :since)"
+                ),
+                {"n": number, "key": f"REQ-{number}", "okr": okr_id, "health": health, "since": since},
+            )
+
+    migrate.upgrade(db.engine)
+
+    with db.session() as session:
+        rows = session.execute(
+            sa.select(Initiative.key, Initiative.troubled_since).order_by(Initiative.number)
+        ).all()
+    at = datetime(2026, 2, 24, 8, tzinfo=UTC)
+    assert rows == [("REQ-1", at), ("REQ-2", at), ("REQ-3", None)]
