@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot import authz, delivery, history, mrkdwn, typed
 from bot.authz import Action
-from bot.calendar import Cadence, zone
+from bot.calendar import Cadence, CadenceKind, zone
 from bot.config import WorkspaceSettings
 from bot.errors import Conflict, Invalid, InvalidFields, NotFound
 from storage.aliases import PROVIDER, WAITER
@@ -884,7 +884,7 @@ def stall_causes(
         )
     if provider is not None and provider.state == InitiativeState.ACTIVE:
         since_at = provider.last_checkin_at or provider.decided_at or provider.created_at
-        if now - since_at > silent_threshold(provider, settings):
+        if now > silent_until(provider, since_at, settings):
             since = mrkdwn.date_text(since_at.astimezone(tz).date())
             what = "no check-in" if provider.last_checkin_at else "no check-in at all"
             started = "" if provider.last_checkin_at else " (it became active then)"
@@ -899,10 +899,16 @@ def describe_stalls(stalls: Iterable[Stall], limit: int = 200) -> str:
     return mrkdwn.truncate(text, limit)
 
 
-def silent_threshold(provider: Initiative, settings: WorkspaceSettings) -> timedelta:
-    """How long a provider may go without a check-in before its dependencies stall."""
+def silent_until(provider: Initiative, since: datetime, settings: WorkspaceSettings) -> datetime:
+    """Until when a provider last heard from at `since` may stay silent before what waits on it
+    stalls: `stall_silent_periods` periods of its cadence; for an every-working-day cadence,
+    that many working days (a weekend is not silence)."""
     try:
-        period = Cadence.parse(provider.cadence or settings.default_cadence).period()
+        cadence = Cadence.parse(provider.cadence or settings.default_cadence)
     except ValueError:
-        period = settings.cadence().period()
-    return period * settings.stall_silent_periods
+        cadence = settings.cadence()
+    if cadence.kind is CadenceKind.WORKDAYS:
+        return settings.calendar().add_working_days(
+            since, settings.stall_silent_periods, zone(settings.timezone)
+        )
+    return since + cadence.period() * settings.stall_silent_periods

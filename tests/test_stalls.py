@@ -92,7 +92,9 @@ def test_the_needed_by_date_passes_at_midnight_in_the_workspace_zone() -> None:
     [
         ("weekly:mon@09:00", timedelta(days=14), False),
         ("weekly:mon@09:00", timedelta(days=14, minutes=1), True),
-        ("workdays@09:00", timedelta(days=2, minutes=1), True),
+        ("workdays@09:00", timedelta(days=3), False),  # Friday's answer: the weekend is not silence
+        ("workdays@09:00", timedelta(days=4), False),  # Thursday's: Friday and Monday, to the minute
+        ("workdays@09:00", timedelta(days=4, minutes=1), True),
         ("biweekly:mon@09:00", timedelta(days=27), False),
         ("monthly:mon@09:00", timedelta(days=61), False),
         ("monthly:mon@09:00", timedelta(days=63), True),
