@@ -193,11 +193,16 @@ class UpdateForm:
 
 
 def _checkin_for(session: Session, initiative: Initiative, checkin_id: int | None) -> Checkin | None:
-    """The check-in an update is about: the one named (if it is this initiative's), else the one
-    waiting for an answer, if any."""
+    """The check-in an update is about: the one named, if it is this initiative's and still open
+    or answered (then the update is a correction); else the one waiting for an answer, if any. An
+    Update pressed in an old DM whose slot was missed, snoozed or excused answers this week's."""
     if checkin_id is not None:
         named = session.get(Checkin, checkin_id)
-        if named is not None and named.initiative_id == initiative.id:
+        if (
+            named is not None
+            and named.initiative_id == initiative.id
+            and named.status in (CheckinStatus.PENDING, CheckinStatus.ANSWERED)
+        ):
             return named
     return latest_pending(session, initiative)
 

@@ -466,3 +466,21 @@ def test_hostile_text_in_an_update_never_comes_back_live(rig: Rig) -> None:
     rig.settle()
     assert len(notices(rig.fake, "U0BOB")) == 1 and len(updates(rig, key)) == 1
     assert_nothing_live(rig.fake)
+
+
+def test_update_from_last_weeks_missed_dm_answers_this_weeks_check_in(rig: Rig) -> None:
+    key, _ = nudge(rig)
+    rig.tick(local("Europe/Berlin", 2026, 3, 9, 9))  # no answer: last week's is missed, this week's asked
+    old_dm = nudges(rig.fake, "U0ALICE")[0]
+    missed, pending = checkin_rows(rig.db, key)
+    assert (missed.status, pending.status) == (CheckinStatus.MISSED, CheckinStatus.PENDING)
+
+    view = open_update(rig, old_dm)
+    values = {"checkin_health": "on_track", "checkin_moved": "beta shipped"}
+    rig.slack.submit_view(view, values, user="U0ALICE")
+    rig.settle()
+
+    missed, answered = checkin_rows(rig.db, key)
+    assert (missed.status, answered.status) == (CheckinStatus.MISSED, CheckinStatus.ANSWERED)
+    assert [u.checkin_id for u in updates(rig, key)] == [answered.id]
+    assert initiative(rig.db, key).consecutive_misses == 0
