@@ -142,36 +142,45 @@ def next_digest_at(settings: WorkspaceSettings, now: datetime) -> datetime:
 
 _PERIOD_YEAR_FIRST = re.compile(r"^\s*(?:FY)?(\d{4})(?:\s*[-/ ]?\s*([QH])([1-4]))?\s*$", re.IGNORECASE)
 _PERIOD_PART_FIRST = re.compile(r"^\s*([QH])([1-4])\s*[-/ ]?\s*(?:FY)?(\d{4})\s*$", re.IGNORECASE)
+_PERIOD_MONTH = re.compile(r"^\s*(\d{4})-(0[1-9]|1[0-2])\s*$")
 
 
 def okr_period_span(text: str | None, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
-    """The (start, end) instants of an OKR period such as `2026-Q1`, `2026-H2` or `2026` (also
-    `Q1 2026`, `2026Q1`), from local midnight of its first day to local midnight after its last;
-    None for anything else."""
-    if not text:
+    """The (start, end) instants of an OKR period such as `2026-Q1`, `2026-H2`, `2026-03` or
+    `2026` (also `Q1 2026`, `2026Q1`), from local midnight of its first day to local midnight after
+    its last; None for anything else."""
+    months = _period_months(text or "")
+    if months is None:
         return None
-    match = _PERIOD_YEAR_FIRST.match(text)
-    if match:
-        year, part, number = int(match[1]), (match[2] or "").upper(), match[3]
-    else:
-        match = _PERIOD_PART_FIRST.match(text)
-        if not match:
-            return None
-        part, number, year = match[1].upper(), match[2], int(match[3])
-    if year < 1900 or year > 9998:
-        return None
-    if not part:
-        first_month, months = 1, 12
-    elif part == "Q":
-        first_month, months = 3 * (int(number) - 1) + 1, 3
-    elif int(number) <= 2:
-        first_month, months = 6 * (int(number) - 1) + 1, 6
-    else:
-        return None
+    year, first_month, count = months
     start = date(year, first_month, 1)
-    end_month = first_month + months
+    end_month = first_month + count
     end = date(year + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1)
     return _local_midnight(start, tz), _local_midnight(end, tz)
+
+
+def _period_months(text: str) -> tuple[int, int, int] | None:
+    """(year, first month, number of months) of a period's text, or None."""
+    if month := _PERIOD_MONTH.match(text):
+        year, first_month, count = int(month[1]), int(month[2]), 1
+    else:
+        if match := _PERIOD_YEAR_FIRST.match(text):
+            year, part, number = int(match[1]), (match[2] or "").upper(), int(match[3] or 0)
+        elif match := _PERIOD_PART_FIRST.match(text):
+            part, number, year = match[1].upper(), int(match[2]), int(match[3])
+        else:
+            return None
+        if not part:
+            first_month, count = 1, 12
+        elif part == "Q":
+            first_month, count = 3 * (number - 1) + 1, 3
+        elif number <= 2:
+            first_month, count = 6 * (number - 1) + 1, 6
+        else:
+            return None
+    if year < 1900 or year > 9998:
+        return None
+    return year, first_month, count
 
 
 def _local_midnight(day: date, tz: ZoneInfo) -> datetime:

@@ -72,8 +72,22 @@ def test_quarters_tile_the_year() -> None:
     for before, after in itertools.pairwise(spans):
         assert before is not None and after is not None and before[1] == after[0]
     assert digest.okr_period_span("2026", tz) == (spans[0][0], spans[3][1])  # type: ignore[index]
-    for unknown in ("2026-Q5", "2026-H3", "Q1", "next quarter", "26-Q1", "2026-Q1-2"):
+    for unknown in ("2026-Q5", "2026-H3", "Q1", "next quarter", "26-Q1", "2026-Q1-2", "2026-13", "2026-00"):
         assert digest.okr_period_span(unknown, tz) is None
+
+
+def test_months_tile_the_year_too() -> None:
+    """`2026-03` is a period the registry accepts: the digest measures pace against it as well."""
+    tz = ZoneInfo("America/Los_Angeles")
+    months = [digest.okr_period_span(f"2026-{m:02d}", tz) for m in range(1, 13)]
+    assert all(s is not None for s in months)
+    for before, after in itertools.pairwise(months):
+        assert before is not None and after is not None and before[1] == after[0]
+    assert digest.okr_period_span("2026", tz) == (months[0][0], months[11][1])  # type: ignore[index]
+    march = months[2]
+    assert march is not None
+    assert march[0].astimezone(tz).date().isoformat() == "2026-03-01"
+    assert march[1].astimezone(tz).date().isoformat() == "2026-04-01"
 
 
 @settings(deadline=None)
