@@ -604,6 +604,11 @@ def add(
     Raises InvalidFields keyed by column name, or NotAllowed: objectives are added by admins, key
     results by admins and their objective's owner.
     """
+    values = dict(values)
+    key = (values.get("key") or "").strip().upper()
+    is_objective = not (values.get("parent") or "").strip() and not (key and infer_parent(key))
+    if is_objective and not (values.get("period") or "").strip():
+        values["period"] = quarter_of(today)  # an objective needs one; a key result inherits
     row = SourceRow(1, {**values, "archived": ""})
     owner = (values.get("owner") or "").strip()
     planned = plan(session, team_id, [row], {owner: owner} if owner else {}, today)

@@ -55,9 +55,9 @@ def register(app: App, services: Services) -> None:
                 settings = services.workspace(session, team_id)
                 okrs.require_may_add(session, team_id, user_id, settings)
             ack()
-            period = okrs.quarter_of(okrs.today_in(settings, now))
+            quarter = okrs.quarter_of(okrs.today_in(settings, now))
             client.views_open(
-                trigger_id=command["trigger_id"], view=okr_views.add_modal(period=period, key=query.arg)
+                trigger_id=command["trigger_id"], view=okr_views.add_modal(quarter=quarter, key=query.arg)
             )
         elif query.kind is OkrCommandKind.ARCHIVE:
             with services.db.session() as session:

@@ -144,7 +144,8 @@ def test_an_admin_adds_an_okr_from_the_modal(rig: Rig) -> None:
     okr(rig, "add O3", user="U0ADMIN")
     (view,) = rig.fake.views_opened()
     blocks = {b.get("block_id"): b for b in view["blocks"]}
-    assert blocks[OkrBlock.PERIOD]["element"]["initial_value"] == "2026-Q1"
+    assert "initial_value" not in blocks[OkrBlock.PERIOD]["element"]
+    assert "an objective gets this quarter (2026-Q1)" in blocks[OkrBlock.PERIOD]["hint"]["text"]
     assert blocks[OkrBlock.KEY]["element"]["initial_value"] == "O3"
 
     bad = rig.slack.submit_view(
@@ -230,3 +231,23 @@ def test_archive_after_the_period(rig: Rig) -> None:
     body = okr(rig, "archive O1", user="U0CAROL")
     assert "Archived *O1* Grow revenue in EMEA and its key results O1-KR1, O1-KR2" in body["text"]
     assert "O1" not in shown(okr(rig, ""))
+
+
+def test_a_period_left_empty_is_this_quarter_for_an_objective_and_the_objectives_for_a_key_result(
+    rig: Rig,
+) -> None:
+    seed(rig)
+    okr(rig, "add", user="U0ADMIN")
+    (view,) = rig.fake.views_opened()
+    values = {OkrBlock.TITLE: "Enter Japan", OkrBlock.OWNER: "U0BOB"}
+    assert rig.slack.submit_view(view, {**values, OkrBlock.KEY: "O4"}, user="U0ADMIN").json()
+    with rig.db.session() as s:
+        objective = s.scalars(sa.select(Okr).where(Okr.key == "O4")).one()
+        assert objective.period == "2026-Q1"
+        objective.period = "2026"  # a yearly objective
+
+    kr = {OkrBlock.KEY: "O4-KR1", OkrBlock.TITLE: "Ten resellers", OkrBlock.METRIC_TARGET: "10"}
+    assert rig.slack.submit_view(view, kr, user="U0ADMIN").json()["response_action"] == "update"
+
+    with rig.db.session() as s:
+        assert s.scalars(sa.select(Okr.period).where(Okr.key == "O4-KR1")).one() == "2026"

@@ -170,8 +170,9 @@ _PRIORITIES = [
 ]
 
 
-def add_modal(*, period: str, key: str = "") -> View:
-    """The "add an OKR" modal; `period` prefilled (the current quarter)."""
+def add_modal(*, quarter: str, key: str = "") -> View:
+    """The "add an OKR" modal. The period starts empty: an objective left so gets `quarter` (the
+    current one), a key result its objective's."""
 
     def text_input(
         block: OkrBlock,
@@ -227,9 +228,11 @@ def add_modal(*, period: str, key: str = "") -> View:
             OkrBlock.PERIOD,
             "Period",
             optional=True,
-            initial=period,
             max_length=20,
-            hint="2026-Q1, 2026-H2, 2026-03 or 2026. A key result left empty takes its objective's.",
+            hint=(
+                f"2026-Q1, 2026-H2, 2026-03 or 2026. Left empty: an objective gets this quarter "
+                f"({quarter}), a key result its objective's."
+            ),
         ),
         InputBlock(
             block_id=OkrBlock.URL.value,
