@@ -544,7 +544,7 @@ def _okr_suggestions(session: Session, team_id: str, asked: str, limit: int = 8)
 
 # -- the status card -----------------------------------------------------------------------------
 
-CARD_DEPENDENCY_LIMIT = 40
+CARD_DEPENDENCY_LIMIT = 12  # dependencies shown each way; the card says how many more there are
 
 
 @dataclass(frozen=True)
@@ -598,6 +598,8 @@ class Card:
     zone: ZoneInfo  # the viewer's, or the workspace's for a card shared in a channel
     can_update: bool
     can_add_dependency: bool
+    waits_on_total: int | None = None  # how many there are in all (None: just those listed)
+    waited_on_by_total: int | None = None
 
 
 def triage_post_key(initiative_id: int) -> str:
@@ -635,7 +637,9 @@ def card(
         .limit(1)
     ).first()
 
-    waits_on, waited_on_by = _dependencies(session, team_id, initiative.id)
+    (waits_on, waits_on_total), (waited_on_by, waited_on_by_total) = _dependencies(
+        session, team_id, initiative.id
+    )
     escalations = _open_escalations(session, team_id, initiative.id)
     triage = session.execute(
         sa.select(Outbox.result_channel, Outbox.result_ts).where(
@@ -668,6 +672,8 @@ def card(
         latest_checkin=latest_checkin,
         waits_on=waits_on,
         waited_on_by=waited_on_by,
+        waits_on_total=waits_on_total,
+        waited_on_by_total=waited_on_by_total,
         escalations=escalations,
         triage_post=MessageRef(triage[0], triage[1]) if triage and triage[0] and triage[1] else None,
         zone=zone,
@@ -678,15 +684,21 @@ def card(
 
 def _dependencies(
     session: Session, team_id: str, initiative_id: int
-) -> tuple[list[DependencyLine], list[DependencyLine]]:
-    """Open dependencies both ways with the other side's key, title, health and state: one statement."""
+) -> tuple[tuple[list[DependencyLine], int], tuple[list[DependencyLine], int]]:
+    """Open dependencies each way (what this waits on; what waits on it), soonest needed first,
+    at most CARD_DEPENDENCY_LIMIT each, with the other side's key, title, health and state, and
+    how many there are each way: one statement."""
     other = OTHER
     other_id = sa.case(
         (Dependency.waiter_id == initiative_id, Dependency.provider_id), else_=Dependency.waiter_id
     )
-    rows = session.execute(
+    waits = sa.case((Dependency.waiter_id == initiative_id, 1), else_=0)
+    soonest = (Dependency.needed_by.is_(None), Dependency.needed_by, Dependency.id)
+    ranked = (
         sa.select(
-            Dependency.waiter_id,
+            waits.label("waits"),
+            sa.func.row_number().over(partition_by=waits, order_by=soonest).label("rank"),
+            sa.func.count().over(partition_by=waits).label("total"),
             Dependency.what,
             Dependency.needed_by,
             Dependency.stalled_since,
@@ -704,11 +716,14 @@ def _dependencies(
             Dependency.state == DependencyState.OPEN,
             sa.or_(Dependency.waiter_id == initiative_id, Dependency.provider_id == initiative_id),
         )
-        .order_by(Dependency.needed_by.is_(None), Dependency.needed_by, Dependency.id)
-        .limit(CARD_DEPENDENCY_LIMIT)
+        .subquery("ranked")
     )
-    waits_on: list[DependencyLine] = []
-    waited_on_by: list[DependencyLine] = []
+    rows = session.execute(
+        sa.select(ranked)
+        .where(ranked.c.rank <= CARD_DEPENDENCY_LIMIT)
+        .order_by(ranked.c.waits.desc(), ranked.c.rank)
+    )
+    sides: dict[int, tuple[list[DependencyLine], int]] = {1: ([], 0), 0: ([], 0)}
     for row in rows:
         side = (
             OtherSide(row.key, row.title, row.health, row.state, row.owner_id)
@@ -718,8 +733,10 @@ def _dependencies(
         line = DependencyLine(
             row.what, row.needed_by, row.stalled_since, side, row.provider_team, row.provider_contact_id
         )
-        (waits_on if row.waiter_id == initiative_id else waited_on_by).append(line)
-    return waits_on, waited_on_by
+        lines, _ = sides[row.waits]
+        lines.append(line)
+        sides[row.waits] = (lines, int(row.total))
+    return sides[1], sides[0]
 
 
 def _open_escalations(session: Session, team_id: str, initiative_id: int) -> list[EscalationLine]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from storage.models import Checkin, CheckinStatus, Health, Initiative, InitiativeState
+from storage.models import Checkin, CheckinStatus, Health, Initiative, InitiativeState, Okr
 from tests import factories as f
 from tests.conftest import START, Rig
 from tests.slackfake import visible_text
@@ -371,3 +371,19 @@ def test_every_form_answers_well_inside_three_seconds(rig: Rig) -> None:
         started = time.monotonic()
         ask(rig, text)
         assert time.monotonic() - started < 2.0, text
+
+
+def test_many_dependents_do_not_hide_what_it_waits_on(world: Rig) -> None:
+    """45 initiatives need REQ-17 soon; it still shows the two things it waits on (needed later
+    or undated), and counts the dependents it leaves out."""
+    with world.db.session() as s:
+        item = s.scalars(sa.select(Initiative).where(Initiative.number == 17)).one()
+        kr = s.get_one(Okr, item.okr_id)
+        for n in range(45):
+            waiter = f.initiative(s, kr, now=START, number=100 + n, title=f"Dependent {n}")
+            f.dependency(s, waiter, item, now=START, what="checkout", needed_by=date(2026, 3, 3))
+
+    text = shown(ask(world, "REQ-17"))
+
+    assert "Waits on" in text and "REQ-5" in text and "Platform" in text
+    assert "…and 34 more dependents" in text  # 46 in all: REQ-9 and the 45, 12 listed

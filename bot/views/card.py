@@ -87,10 +87,11 @@ def _forecast(due: date | None, forecast: date | None) -> str:
     return f"{shown} · on time"
 
 
-def _limited(items: list[str], noun: str) -> list[str]:
-    if len(items) <= CARD_LINES:
-        return items
-    return [*items[:CARD_LINES], f"_…and {len(items) - CARD_LINES} more {noun}_"]
+def _limited(items: list[str], noun: str, total: int | None = None) -> list[str]:
+    """At most CARD_LINES of `items`, and how many more of `total` there are."""
+    shown = items[:CARD_LINES]
+    more = (len(items) if total is None else max(total, len(items))) - len(shown)
+    return [*shown, f"_…and {more} more {noun}_"] if more > 0 else shown
 
 
 def card(
@@ -142,10 +143,14 @@ def card(
     blocks.append(section(_last_checkin(view)))
 
     if view.waits_on:
-        blocks += listing("*Waits on*", _limited([_dependency(d) for d in view.waits_on], "dependencies"))
+        blocks += listing(
+            "*Waits on*",
+            _limited([_dependency(d) for d in view.waits_on], "dependencies", view.waits_on_total),
+        )
     if view.waited_on_by:
         blocks += listing(
-            "*Waited on by*", _limited([_dependency(d) for d in view.waited_on_by], "dependents")
+            "*Waited on by*",
+            _limited([_dependency(d) for d in view.waited_on_by], "dependents", view.waited_on_by_total),
         )
     if view.escalations:
         blocks += listing("*Open escalations*", [_escalation(e, view) for e in view.escalations])
