@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from bot import chart, delivery
 from bot.calendar import CadenceKind, latest_slot, next_slot, zone
 from bot.config import WorkspaceSettings
+from bot.okrs import progress as okr_progress
 from bot.views import digest as views
 from bot.workspaces import effective_settings
 from storage.aliases import PROVIDER, WAITER
@@ -909,7 +910,7 @@ def build(
     )
     for okr in sorted(okrs.by_id.values(), key=lambda o: _natural(o.key)):
         objective = objective_of(okr.id)
-        if objective is None or okr.metric_target is None or okr.metric_start is None:
+        if objective is None or okr.metric_target is None:
             continue
         kr = _key_result(okr, okrs.period(okr), period, previous_progress, previous_at_target)
         objective.key_results.append(kr)
@@ -1201,10 +1202,10 @@ def _key_result(
     previous_at_target: set[str] | None,
 ) -> KeyResult:
     start, target, current = okr.metric_start, okr.metric_target, okr.metric_current
-    progress = expected = expected_value = None
+    progress = okr_progress(okr)  # None without a start, a target and a current value
+    expected = expected_value = None
     pace: Pace | None = None
-    if start is not None and target is not None and target != start and current is not None:
-        progress = (current - start) / (target - start)
+    if progress is not None and start is not None and target is not None:
         span = okr_period_span(okr_period, period.tz)
         if span is not None:
             begin, finish = span

@@ -795,10 +795,16 @@ def search(session: Session, team_id: str, text: str = "") -> list[OkrGroup]:
 
 
 def progress(okr: Okr) -> float | None:
-    """How far the metric has come from start to target, 0.0–1.0 (can pass either end), or None."""
+    """How far the metric has come from start to target, 0.0–1.0 (can pass either end; falling
+    targets too), or None when that can't be said: without a start, a target and a current value
+    (a start is not assumed to be 0: "cut churn to 3%" would read as 120%). A target equal to its
+    start (hold a value) is 1.0 while the current value is there. The one rule `/okr`,
+    `/initiative okr` and the digest share."""
     start, target, current = okr.metric_start, okr.metric_target, okr.metric_current
-    if start is None or target is None or current is None or target == start:
+    if start is None or target is None or current is None:
         return None
+    if target == start:
+        return 1.0 if current == start else None
     return (current - start) / (target - start)
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot import authz, people
+from bot import authz, okrs, people
 from bot.authz import Action
 from bot.config import WorkspaceSettings
 from storage.aliases import OTHER, PARENT_OKR, PROVIDER, WAITER, WAITER_OKR
@@ -428,14 +428,9 @@ class HealthCounts:
 
 
 def kr_progress(okr: Okr) -> float | None:
-    """How far a key result has come from its start (0 when not set) to its target, in percent;
-    works for falling targets too. None without a target and a current value."""
-    if okr.metric_target is None or okr.metric_current is None:
-        return None
-    start = okr.metric_start if okr.metric_start is not None else 0.0
-    if okr.metric_target == start:
-        return 100.0 if okr.metric_current == start else None
-    return (okr.metric_current - start) / (okr.metric_target - start) * 100
+    """A key result's progress in percent (`okrs.progress`), or None when it can't be said."""
+    done = okrs.progress(okr)
+    return None if done is None else done * 100
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,17 @@ def test_a_kr_with_an_unknown_period_shows_no_pace(org: Database) -> None:
     assert arr.expected is None and arr.expected_value is None and arr.pace is None
 
 
+def test_a_kr_without_a_start_is_listed_with_its_value_but_no_progress(org: Database) -> None:
+    with org.session() as session:
+        kr = session.scalars(sa.select(digest.Okr).where(digest.Okr.key == "O1-KR1")).one()
+        kr.metric_start = None
+    data = build(org)
+    arr = {kr.key: kr for kr in data.key_results}["O1-KR1"]
+    assert arr.progress is None and arr.pace is None and arr.current is not None
+    text = str([b.to_dict() for b in views.render(data).blocks])
+    assert "(no start value, so no progress or pace)" in text and "*O1-KR1*" in text
+
+
 def test_health_and_what_changed_since_the_last_digest(org: Database) -> None:
     data = build(org)
     o1 = objective(data, "O1")

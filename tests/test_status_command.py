@@ -334,6 +334,16 @@ def test_okr_key_result_shows_its_objective(world: Rig) -> None:
     assert "*Progress*" in text and "REQ-9" not in text  # REQ-9 hangs off the objective itself
 
 
+def test_a_key_result_without_a_start_shows_its_value_but_no_percentage(world: Rig) -> None:
+    with world.db.session() as s:
+        s.scalars(sa.select(Okr).where(Okr.key == "O1-KR1")).one().metric_start = None
+
+    text = shown(ask(world, "okr o1"))
+
+    assert "Checkout conversion 2% → 4%: 3 of 4 %" in text
+    assert "3 of 4 % · *" not in text  # no percentage: how far it came is unknown without a start
+
+
 def test_unknown_okr_lists_some_that_exist(world: Rig) -> None:
     body = ask(world, "okr O7")
     assert "There is no OKR *O7*" in body["text"]

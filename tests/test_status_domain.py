@@ -250,8 +250,14 @@ def test_unknown_okr_suggests_close_ones_first(session: Session) -> None:
 def test_progress_without_numbers_is_unknown(session: Session) -> None:
     okr = f.okr(session, "O1", now=START)
     assert status.kr_progress(okr) is None
-    okr.metric_target, okr.metric_current = 200.0, 50.0  # no start: counts from 0
-    assert status.kr_progress(okr) == pytest.approx(25.0)
+    okr.metric_target, okr.metric_current = 3.0, 3.6  # "cut churn to 3%", no start given
+    assert status.kr_progress(okr) is None  # not 120%: without a start, how far it came is unknown
+    okr.metric_start = 5.0
+    assert status.kr_progress(okr) == pytest.approx(70.0)  # falling: 5 -> 3.6 of 5 -> 3
+    okr.metric_start, okr.metric_target, okr.metric_current = 2.0, 2.0, 2.0  # hold it at 2
+    assert status.kr_progress(okr) == pytest.approx(100.0)
+    okr.metric_current = 2.4
+    assert status.kr_progress(okr) is None
 
 
 # -- the card --------------------------------------------------------------------------------------

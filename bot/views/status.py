@@ -225,9 +225,10 @@ def kr_line(kr: Okr) -> str:
     unit = f" {mrkdwn.escape(kr.metric_unit)}" if kr.metric_unit else ""
     if kr.metric_target is None:
         return f"• {okr_label(kr)} · _no target set_"
-    start = number(kr.metric_start if kr.metric_start is not None else 0.0)
     current = number(kr.metric_current) if kr.metric_current is not None else "?"
-    span = f"{start} → {current} → {number(kr.metric_target)}{unit}"
+    span = f"{current} of {number(kr.metric_target)}{unit}"  # no start: how far it has come is unknown
+    if kr.metric_start is not None:
+        span = f"{number(kr.metric_start)} → {current} → {number(kr.metric_target)}{unit}"
     shown = f" · *{progress:.0f}%* {bar(progress)}" if progress is not None else ""
     return f"• {okr_label(kr)}: {span}{shown}"
 
