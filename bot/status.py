@@ -477,10 +477,9 @@ def okr_overview(
         return OkrNotFound(asked, _okr_suggestions(session, team_id, asked))
     okr, objective = found
     if okr.kind is OkrKind.OBJECTIVE:
-        key_results = list(
-            session.scalars(
-                sa.select(Okr).where(Okr.team_id == team_id, Okr.parent_id == okr.id).order_by(Okr.key)
-            )
+        key_results = sorted(  # O1-KR2 before O1-KR10, as /okr and the digest list them
+            session.scalars(sa.select(Okr).where(Okr.team_id == team_id, Okr.parent_id == okr.id)),
+            key=lambda kr: okrs.natural_key(kr.key),
         )
         scope = [okr.id, *(kr.id for kr in key_results)]
     else:

@@ -344,6 +344,17 @@ def test_a_key_result_without_a_start_shows_its_value_but_no_percentage(world: R
     assert "3 of 4 % · *" not in text  # no percentage: how far it came is unknown without a start
 
 
+def test_key_results_are_listed_in_natural_order(world: Rig) -> None:
+    with world.db.session() as s:
+        o1 = s.scalars(sa.select(Okr).where(Okr.key == "O1")).one()
+        for n in (10, 2):
+            f.okr(s, f"O1-KR{n}", now=START, parent=o1, title=f"Result {n}")
+
+    text = shown(ask(world, "okr o1"))
+
+    assert text.index("O1-KR1>") < text.index("*O1-KR2*") < text.index("*O1-KR10*")
+
+
 def test_unknown_okr_lists_some_that_exist(world: Rig) -> None:
     body = ask(world, "okr O7")
     assert "There is no OKR *O7*" in body["text"]
