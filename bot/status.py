@@ -676,12 +676,10 @@ def card(
     )
 
 
-def _dependencies(
-    session: Session, team_id: str, initiative_id: int
-) -> tuple[tuple[list[DependencyLine], int], tuple[list[DependencyLine], int]]:
-    """Open dependencies each way (what this waits on; what waits on it), soonest needed first,
-    at most CARD_DEPENDENCY_LIMIT each, with the other side's key, title, health and state, and
-    how many there are each way: one statement."""
+def _dependencies_statement() -> sa.Select[Any]:
+    """Open dependencies each way of the initiative `:initiative_id`, ranked per direction
+    (soonest needed first) and counted, with the other side. Built once: it is on every card."""
+    initiative_id = sa.bindparam("initiative_id", type_=sa.Integer)
     other = OTHER
     other_id = sa.case(
         (Dependency.waiter_id == initiative_id, Dependency.provider_id), else_=Dependency.waiter_id
@@ -706,17 +704,29 @@ def _dependencies(
         )
         .outerjoin(other, other.id == other_id)
         .where(
-            Dependency.team_id == team_id,
+            Dependency.team_id == sa.bindparam("team_id", type_=sa.String),
             Dependency.state == DependencyState.OPEN,
             sa.or_(Dependency.waiter_id == initiative_id, Dependency.provider_id == initiative_id),
         )
         .subquery("ranked")
     )
-    rows = session.execute(
+    return (
         sa.select(ranked)
         .where(ranked.c.rank <= CARD_DEPENDENCY_LIMIT)
         .order_by(ranked.c.waits.desc(), ranked.c.rank)
     )
+
+
+_DEPENDENCIES = _dependencies_statement()
+
+
+def _dependencies(
+    session: Session, team_id: str, initiative_id: int
+) -> tuple[tuple[list[DependencyLine], int], tuple[list[DependencyLine], int]]:
+    """Open dependencies each way (what this waits on; what waits on it), soonest needed first,
+    at most CARD_DEPENDENCY_LIMIT each, with the other side's key, title, health and state, and
+    how many there are each way: one statement."""
+    rows = session.execute(_DEPENDENCIES, {"team_id": team_id, "initiative_id": initiative_id})
     sides: dict[int, tuple[list[DependencyLine], int]] = {1: ([], 0), 0: ([], 0)}
     for row in rows:
         side = (
@@ -733,28 +743,33 @@ def _dependencies(
     return sides[1], sides[0]
 
 
-def _open_escalations(session: Session, team_id: str, initiative_id: int) -> list[EscalationLine]:
-    """Unresolved escalations of dependencies this initiative is on either side of: one statement."""
-    waiter = WAITER
-    provider = PROVIDER
-    rows = session.execute(
-        sa.select(
-            Escalation.level,
-            Escalation.reason,
-            Escalation.opened_at,
-            Escalation.acknowledged_by,
-            waiter.key,
-            sa.func.coalesce(provider.key, Dependency.provider_team, ""),
-        )
-        .join(Dependency, Dependency.id == Escalation.dependency_id)
-        .join(waiter, waiter.id == Dependency.waiter_id)
-        .outerjoin(provider, provider.id == Dependency.provider_id)
-        .where(
-            Escalation.team_id == team_id,
-            Escalation.resolved_at.is_(None),
-            sa.or_(Dependency.waiter_id == initiative_id, Dependency.provider_id == initiative_id),
-        )
-        .order_by(Escalation.level.desc(), Escalation.opened_at)
-        .limit(10)
+_OPEN_ESCALATIONS = (
+    sa.select(
+        Escalation.level,
+        Escalation.reason,
+        Escalation.opened_at,
+        Escalation.acknowledged_by,
+        WAITER.key,
+        sa.func.coalesce(PROVIDER.key, Dependency.provider_team, ""),
     )
+    .join(Dependency, Dependency.id == Escalation.dependency_id)
+    .join(WAITER, WAITER.id == Dependency.waiter_id)
+    .outerjoin(PROVIDER, PROVIDER.id == Dependency.provider_id)
+    .where(
+        Escalation.team_id == sa.bindparam("team_id", type_=sa.String),
+        Escalation.resolved_at.is_(None),
+        sa.or_(
+            Dependency.waiter_id == sa.bindparam("initiative_id", type_=sa.Integer),
+            Dependency.provider_id == sa.bindparam("initiative_id", type_=sa.Integer),
+        ),
+    )
+    .order_by(Escalation.level.desc(), Escalation.opened_at)
+    .limit(10)
+)  # built once: it is on every card
+
+
+def _open_escalations(session: Session, team_id: str, initiative_id: int) -> list[EscalationLine]:
+    """Unresolved escalations of dependencies this initiative is on either side of, highest level
+    first (ten at most): one statement."""
+    rows = session.execute(_OPEN_ESCALATIONS, {"team_id": team_id, "initiative_id": initiative_id})
     return [EscalationLine(*row) for row in rows]
