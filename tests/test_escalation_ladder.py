@@ -365,7 +365,8 @@ def test_a_check_in_can_resolve_at_once_without_waiting_for_the_tick(rig: Rig) -
 # -- closed initiatives: nobody waits on or for them ------------------------------------------------
 
 
-def _done(rig: Rig, key: str, owner: str, at: datetime) -> None:
+def _answer(rig: Rig, key: str, owner: str, choice: str, at: datetime) -> None:
+    """`owner` posts an Update on `key` at `at` (done, on track, at risk...)."""
     from bot import checkin_answers
 
     rig.clock.set(at)
@@ -376,7 +377,7 @@ def _done(rig: Rig, key: str, owner: str, at: datetime) -> None:
             actor_id=owner,
             initiative_key=key,
             checkin_id=None,
-            values=checkin_answers.UpdateInput(choice="done", moved="shipped"),
+            values=checkin_answers.UpdateInput(choice=choice, moved="some progress"),
             settings=rig.services.defaults,
             now=at,
         )
@@ -393,7 +394,7 @@ def test_when_either_side_is_done_the_dependency_closes_and_stops_escalating(
     key, owner = (world.waiter_key, "U0ALICE") if side == "waiter" else (world.provider_key, "U0BOB")
     assert key is not None
 
-    _done(rig, key, owner, day(3))
+    _answer(rig, key, owner, "done", day(3))
 
     with rig.db.session() as s:
         dependency = s.get_one(Dependency, world.dependency_id)
@@ -484,24 +485,6 @@ def test_the_ladder_climbs_at_the_hour_the_stall_began_not_at_midnight(rig: Rig)
     assert escalations(rig.db, world.dependency_id)[0].level == 1
     rig.tick(datetime(2026, 3, 3, 15, 29, tzinfo=UTC))  # two business days after the stall
     assert escalations(rig.db, world.dependency_id)[0].level == 2
-
-
-def _answer(rig: Rig, key: str, owner: str, choice: str, at: datetime) -> None:
-    from bot import checkin_answers
-
-    rig.clock.set(at)
-    with rig.db.session() as s:
-        checkin_answers.submit_update(
-            s,
-            team_id="T0FAKE",
-            actor_id=owner,
-            initiative_key=key,
-            checkin_id=None,
-            values=checkin_answers.UpdateInput(choice=choice, moved="a little"),
-            settings=rig.services.defaults,
-            now=at,
-        )
-    rig.settle()
 
 
 def test_blocked_then_at_risk_is_still_the_same_trouble(rig: Rig) -> None:
