@@ -36,7 +36,7 @@ from storage.models import (
     Person,
     Workspace,
 )
-from tests.slackfake import BOT_TOKEN, TEAM_ID, FakeSlack
+from tests.slackfake import TEAM_ID, FakeSlack
 
 SIGNING_SECRET = "bench-signing-secret"
 POSTGRES_ENV = ("BENCH_DATABASE_URL", "TEST_DATABASE_URL")
@@ -134,23 +134,13 @@ def fresh_database(kind: str) -> Iterator[str]:
 
 
 def settings_for(fake: FakeSlack, database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "slack_bot_token": BOT_TOKEN,
-        "slack_signing_secret": SIGNING_SECRET,
-        "slack_api_url": fake.url,
-        "database_url": database_url,
-        "triage_channel": "C0TRIAGE",
-        "governance_channel": "C0GOVERN",
-        "digest_channel": "C0DIGEST",
-        "timezone": "Europe/Berlin",
-        "triage_leads": ["U0LEAD"],
-        "admins": ["U0ADMIN"],
-        "teams": {"Platform": "U0LEAD"},
-        "slack_post_rate": 1000,
-        "log_level": "WARNING",
-    }
-    values.update(overrides)
-    return Settings(**values)
+    """The test suite's settings (`tests.conftest.make_settings`), with the bench's signing secret
+    and quieter logs."""
+    from tests.conftest import make_settings
+
+    return make_settings(
+        fake, database_url, **{"slack_signing_secret": SIGNING_SECRET, "log_level": "WARNING", **overrides}
+    )
 
 
 def start_fake() -> FakeSlack:

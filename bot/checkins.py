@@ -1048,21 +1048,7 @@ def cancel(
     initiative.next_checkin_at = None
     initiative.updated_at = now
     session.flush()
-    for checkin_id, owner_id, slot_at in session.execute(
-        sa.select(Checkin.id, Checkin.owner_id, Checkin.slot_at).where(
-            Checkin.initiative_id == initiative.id, Checkin.status == CheckinStatus.PENDING
-        )
-    ).all():
-        if close_pending(session, checkin_id, CheckinStatus.EXCUSED, now, "cancelled"):
-            refresh_messages(
-                session,
-                team_id=initiative.team_id,
-                owner_id=owner_id,
-                slot_at=slot_at,
-                settings=settings,
-                now=now,
-                cause=f"cancelled:{checkin_id}",
-            )
+    _excuse_pending(session, initiative, settings, now, note="cancelled", cause="cancelled")
     closed = dependencies.close_for_closed(session, initiative, actor_id, settings, now)
     event = history.record(
         session,
@@ -1126,24 +1112,15 @@ def reassign(
     initiative.consecutive_misses = 0  # the old owner's misses are not the new owner's
     initiative.updated_at = now
     session.flush()
-    note = f"handed over to {new_owner_id}"
-    for checkin_id, slot_at in session.execute(
-        sa.select(Checkin.id, Checkin.slot_at).where(
-            Checkin.initiative_id == initiative.id,
-            Checkin.status == CheckinStatus.PENDING,
-            Checkin.owner_id != new_owner_id,
-        )
-    ).all():
-        if close_pending(session, checkin_id, CheckinStatus.EXCUSED, now, note) and old_owner_id:
-            refresh_messages(
-                session,
-                team_id=initiative.team_id,
-                owner_id=old_owner_id,
-                slot_at=slot_at,
-                settings=settings,
-                now=now,
-                cause=f"handed:{checkin_id}",
-            )
+    _excuse_pending(
+        session,
+        initiative,
+        settings,
+        now,
+        note=f"handed over to {new_owner_id}",
+        cause="handed",
+        except_owner=new_owner_id,
+    )
     next_at = schedule_next(session, initiative, settings, now)
     event = history.record(
         session,
@@ -1189,6 +1166,36 @@ def reassign(
     # a stall on missed check-ins was the old owner's: what waits on this may be unstalled now
     escalation.reevaluate_provider(session, initiative, settings, now)
     return Reassigned(initiative.key, initiative.title, old_owner_id, new_owner_id, next_at, tz)
+
+
+def _excuse_pending(
+    session: Session,
+    initiative: Initiative,
+    settings: WorkspaceSettings,
+    now: datetime,
+    *,
+    note: str,
+    cause: str,
+    except_owner: str | None = None,
+) -> None:
+    """Excuse the initiative's unanswered check-ins (all, or those asked of anyone but
+    `except_owner`), and edit the DMs that asked for them to say so."""
+    query = sa.select(Checkin.id, Checkin.owner_id, Checkin.slot_at).where(
+        Checkin.initiative_id == initiative.id, Checkin.status == CheckinStatus.PENDING
+    )
+    if except_owner is not None:
+        query = query.where(Checkin.owner_id != except_owner)
+    for checkin_id, owner_id, slot_at in session.execute(query).all():
+        if close_pending(session, checkin_id, CheckinStatus.EXCUSED, now, note):
+            refresh_messages(
+                session,
+                team_id=initiative.team_id,
+                owner_id=owner_id,
+                slot_at=slot_at,
+                settings=settings,
+                now=now,
+                cause=f"{cause}:{checkin_id}",
+            )
 
 
 def is_user_id(user_id: str) -> bool:

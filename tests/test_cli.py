@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SIGNING_SECRET
+from tests.processes import ROOT, clean_env, free_port
 from tests.slackfake import BOT_TOKEN, FakeSlack
 from tests.slackhttp import SlackHTTP
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(
@@ -33,23 +30,6 @@ def run_cli(
         env=clean_env(env),
         cwd=cwd or ROOT,
     )
-
-
-def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("THROUGHLINE_", "SLACK_")) and k != "DATABASE_URL"
-    }
-    base["PYTHONPATH"] = str(ROOT)
-    base.update(extra or {})
-    return base
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_help_lists_the_commands() -> None:

@@ -232,19 +232,7 @@ def test_concurrent_deliverers_send_each_message_exactly_once(db, clock, setting
 
 
 def test_a_file_is_uploaded_into_the_thread_of_its_message(db, clock, deliverer, fake) -> None:
-    post(db, clock, "digest", channel="C0DIGEST", text="digest")
-    with db.session() as session:
-        delivery.enqueue_upload(
-            session,
-            team_id=TEAM,
-            key="digest:chart",
-            channel="C0DIGEST",
-            filename="c.png",
-            title="Health",
-            content=b"\x89PNG fake",
-            now=clock.now(),
-            thread_of="digest",
-        )
+    chart(db, clock, deliverer)
     deliverer.drain()
 
     (message,) = fake.posts("C0DIGEST")
