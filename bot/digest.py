@@ -15,6 +15,12 @@ What a digest counts (the README's "Leadership digest" section says the same in 
   target) and, when their OKR period parses (`2026-Q1`, `2026-H1`, `2026`), where a straight line
   from start to target says they should be by the end of the digest period ("pace"). A KR whose
   value reached its target counts as a milestone of its own.
+- The **chart** shows, for each of the last 8 weeks, active initiatives by the health of their
+  latest check-in. Its points are the 7 instants of a weekly grid (the digest schedule's weekday
+  and time, in the workspace's zone) before the period's end, and the end itself. The tick stores a
+  checkpoint of the counts as each grid instant passes (`take_checkpoints`); the chart reads those,
+  takes a preview's "now" from the live counts, and replays the check-in history only for an
+  instant that has no checkpoint.
 - **Changes since the last digest** compare each active initiative's health with the health stored
   in the previous digest's summary (or, before the first digest, with the latest check-in before
   the period began).
@@ -57,6 +63,7 @@ from storage.models import (
     Escalation,
     Event,
     Health,
+    HealthCheckpoint,
     Initiative,
     InitiativeState,
     Okr,
@@ -896,11 +903,8 @@ def build(
     )
 
     # 6. health over the last weeks, for the chart
-    week_ends = [end - timedelta(weeks=CHART_WEEKS - 1 - i) for i in range(CHART_WEEKS)]
-    for okr_id, index, health, count in _health_weeks(session, team_id, week_ends):
-        objective = objective_of(okr_id)
-        if objective is not None:
-            objective.health_weeks[index].count(health, count)
+    week_ends = chart_points(settings, period)
+    _chart(session, team_id, period, week_ends, objectives.values(), objective_of)
 
     # key results: progress and pace, from the OKR rows loaded above
     previous_progress: dict[str, float] = summary.get("kr_progress") or {}
@@ -1141,6 +1145,109 @@ def _decisions(
     level3 = escalations[0].total if escalations else 0
     total = level3 + (requests[0].total if requests else 0)
     return Listing(tuple(items[:DECISION_LIMIT]), total), level3
+
+
+# -- the chart: a weekly grid of checkpoints --------------------------------------------------------
+
+
+CHECKPOINT_HEALTHS = (Health.ON_TRACK, Health.AT_RISK, Health.BLOCKED)  # a checkpoint's count order
+
+
+def chart_grid(
+    settings: WorkspaceSettings, moment: datetime, count: int, *, inclusive: bool
+) -> list[datetime]:
+    """The `count` latest instants of the chart's weekly grid before `moment` (or at it, if
+    `inclusive`), oldest first: every week on the digest schedule's weekday at its time of day, in
+    the workspace's zone (Mondays for a workdays schedule). Holidays do not move them."""
+    cadence = settings.digest_cadence()
+    tz = zone(settings.timezone)
+    local = moment.astimezone(tz)
+    day = local.date() - timedelta(days=(local.weekday() - cadence.weekday) % 7)
+    found: list[datetime] = []
+    while len(found) < count:
+        instant = datetime.combine(day, cadence.at, tzinfo=tz).astimezone(UTC)
+        if instant < moment or (inclusive and instant == moment):
+            found.append(instant)
+        day -= timedelta(days=7)
+    return found[::-1]
+
+
+def chart_points(settings: WorkspaceSettings, period: Period) -> list[datetime]:
+    """The chart's instants, oldest first: the grid's last 7 before the period's end, and the end."""
+    return [*chart_grid(settings, period.end, CHART_WEEKS - 1, inclusive=False), period.end]
+
+
+def _chart(
+    session: Session,
+    team_id: str,
+    period: Period,
+    week_ends: list[datetime],
+    objectives: Iterable[ObjectiveDigest],
+    objective_of: Any,
+) -> None:
+    """Fill each objective's `health_weeks`: from stored checkpoints; a preview's "now" from the
+    live counts (section 1); history replayed only for instants with no checkpoint."""
+    stored = {
+        row.at: row.counts
+        for row in session.execute(
+            sa.select(HealthCheckpoint.at, HealthCheckpoint.counts).where(
+                HealthCheckpoint.team_id == team_id, HealthCheckpoint.at.in_(week_ends)
+            )
+        )
+    }
+    replay: list[int] = []
+    for index, at in enumerate(week_ends):
+        counts = stored.get(at)
+        if counts is not None:
+            for okr_id, values in counts.items():
+                objective = objective_of(int(okr_id))
+                if objective is not None:
+                    for health, n in zip(CHECKPOINT_HEALTHS, values, strict=False):
+                        objective.health_weeks[index].count(health, int(n))
+        elif period.in_progress and at == period.end:
+            for objective in objectives:
+                now = objective.health
+                objective.health_weeks[index] = HealthCounts(now.on_track, now.at_risk, now.blocked)
+        else:
+            replay.append(index)
+    if replay:
+        for okr_id, i, health, n in _health_weeks(session, team_id, [week_ends[i] for i in replay]):
+            objective = objective_of(okr_id)
+            if objective is not None:
+                objective.health_weeks[replay[i]].count(health, n)
+
+
+def take_checkpoints(db: Database, team_id: str, settings: WorkspaceSettings, now: datetime) -> int:
+    """Store the chart's checkpoints for the last `CHART_WEEKS` grid instants up to `now` that have
+    none yet (the first run backfills them from history); returns how many were stored. Each is
+    computed from the check-ins given by its instant, and stored once: concurrent ticks on several
+    replicas insert the same row and all but one do nothing."""
+    instants = chart_grid(settings, now, CHART_WEEKS, inclusive=True)
+    with db.read() as session:
+        have = set(
+            session.scalars(
+                sa.select(HealthCheckpoint.at).where(
+                    HealthCheckpoint.team_id == team_id, HealthCheckpoint.at >= instants[0]
+                )
+            )
+        )
+        missing = [at for at in instants if at not in have]
+        if not missing:
+            return 0
+        counts: dict[datetime, dict[str, list[int]]] = {at: {} for at in missing}
+        for okr_id, index, health, n in _health_weeks(session, team_id, missing):
+            by_health = counts[missing[index]].setdefault(str(okr_id), [0] * len(CHECKPOINT_HEALTHS))
+            by_health[CHECKPOINT_HEALTHS.index(health)] += n
+    taken = 0
+    with db.session() as session:
+        for at in missing:
+            taken += insert_ignore(
+                session,
+                HealthCheckpoint,
+                {"team_id": team_id, "at": at, "taken_at": now, "counts": counts[at]},
+                ["team_id", "at"],
+            )
+    return taken
 
 
 def _health_weeks(

@@ -12,9 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import sqlalchemy as sa
+
 from bot import checkin_passes, digest, escalation, redelivery
 from bot.delivery import Deliverer, DeliveryReport
 from bot.services import Services
+from bot.workspaces import effective_settings
+from storage.models import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +28,25 @@ Step = Callable[[Services, datetime], dict[str, int]]
 def housekeeping(services: Services, now: datetime) -> dict[str, int]:
     with services.db.session() as session:
         return {"forgotten_requests": redelivery.forget_old(session, now)}
+
+
+def chart_checkpoints(services: Services, now: datetime) -> dict[str, int]:
+    """Each workspace's digest chart gets its checkpoint as a weekly grid instant passes."""
+    with services.db.read() as session:
+        teams = {
+            w.team_id: effective_settings(w, services.defaults)
+            for w in session.scalars(sa.select(Workspace).order_by(Workspace.id))
+        }
+    taken, failed = 0, []
+    for team_id, settings in teams.items():
+        try:
+            taken += digest.take_checkpoints(services.db, team_id, settings, now)
+        except Exception:  # one workspace's failure must not keep the others' back
+            log.exception("chart checkpoints for %s failed at %s", team_id, now.isoformat())
+            failed.append(team_id)
+    if failed:
+        raise RuntimeError(f"chart checkpoints failed for {', '.join(failed)} (took {taken})")
+    return {"taken": taken}
 
 
 def post_digests(services: Services, now: datetime) -> dict[str, int]:
@@ -55,6 +78,7 @@ def steps() -> list[tuple[str, Step]]:
         ("checkins", checkin_passes.nudges),
         ("reminders", checkin_passes.reminders),
         ("escalations", escalation.run),
+        ("chart", chart_checkpoints),  # before the digest: its chart reads the checkpoint of its slot
         ("digest", post_digests),
     ]
 

@@ -374,3 +374,19 @@ class Digest(Base):
     period_end: Mapped[date]
     created_at: Mapped[datetime]
     summary: Mapped[dict[str, Any]] = mapped_column(default=json_default)
+
+
+class HealthCheckpoint(Base):
+    """Active initiatives by health, per OKR, at one instant of the digest chart's weekly grid.
+
+    The tick takes one as each instant passes, so the chart reads eight small rows instead of
+    replaying every check-in answer. Rows are written once and never edited: a week's point stays
+    what it was, even if an initiative counted in it is cancelled later."""
+
+    __tablename__ = "health_checkpoint"
+
+    team_id: Mapped[str] = mapped_column(TeamId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(primary_key=True)
+    taken_at: Mapped[datetime]
+    # OKR id (as text) -> [on track, at risk, blocked]
+    counts: Mapped[dict[str, Any]] = mapped_column(default=json_default)

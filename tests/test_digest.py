@@ -17,11 +17,12 @@ from bot.digest import HealthCounts, Pace
 from bot.views import digest as views
 from bot.views.common import MESSAGE_BLOCKS, SECTION_LIMIT
 from storage.db import Database
-from storage.models import Digest, Health
+from storage.models import Digest, Health, Initiative, InitiativeState
 from tests import digest_org
 from tests import factories as f
 from tests.golden import assert_golden
 from tests.slackfake import broadcasts, validate_blocks
+from tests.sqlcount import count_statements
 
 TEAM = f.TEAM
 
@@ -318,6 +319,69 @@ def test_the_template_dir_setting_is_read_from_the_environment(monkeypatch, tmp_
 
 
 # -- the chart ----------------------------------------------------------------------------------------
+
+
+def cancel(db: Database, key: str) -> None:
+    with db.session() as session:
+        session.scalars(
+            sa.select(Initiative).where(Initiative.key == key)
+        ).one().state = InitiativeState.CANCELLED
+
+
+def test_the_chart_reads_the_stored_checkpoints_and_later_changes_do_not_rewrite_them(org: Database) -> None:
+    settings = workspace_settings()
+    replayed = build(org)
+    assert digest.take_checkpoints(org, TEAM, settings, digest_org.NOW) == digest.CHART_WEEKS
+    assert digest.take_checkpoints(org, TEAM, settings, digest_org.NOW) == 0  # each is stored once
+
+    with count_statements(org.engine) as seen:
+        stored = build(org)
+    assert [o.health_weeks for o in stored.objectives] == [o.health_weeks for o in replayed.objectives]
+    assert not [sql for sql in seen.reads() if "checkin_update" in sql and "lead(" in sql]  # no replay
+
+    cancel(org, "REQ-4")  # on track in every past week of O1
+    o1 = objective(build(org), "O1")
+    assert o1.health_weeks[0] == HealthCounts(on_track=4)  # what that week was: REQ-1, -2, -4, -5
+    assert o1.health_weeks[-1] == HealthCounts(on_track=2, at_risk=1, blocked=1)  # stored at the slot
+    with org.session() as session:  # a replay of the history would have dropped it from every week
+        session.execute(sa.delete(digest.HealthCheckpoint))
+    assert objective(build(org), "O1").health_weeks[0] == HealthCounts(on_track=3)
+
+
+def test_a_preview_charts_the_past_weeks_from_checkpoints_and_now_from_the_live_counts(
+    org: Database,
+) -> None:
+    settings = workspace_settings()
+    wednesday = datetime(2026, 3, 11, 10, 0, tzinfo=UTC)
+    digest.take_checkpoints(org, TEAM, settings, wednesday)
+    with org.session() as session:
+        data = digest.preview(session, TEAM, settings, wednesday)
+    # the past seven Fridays at 16:00 in Berlin (15:00 UTC), then now
+    assert data.week_ends[0] == datetime(2026, 1, 23, 15, 0, tzinfo=UTC)
+    assert data.week_ends[-2:] == [digest_org.PERIOD_END, wednesday]
+    o1 = objective(data, "O1")
+    assert o1.health == HealthCounts(on_track=2, at_risk=1, blocked=1, unknown=1)  # REQ-6: no answer yet
+    assert o1.health_weeks[-1] == HealthCounts(on_track=2, at_risk=1, blocked=1)
+    assert o1.health_weeks[-2] == HealthCounts(on_track=2, at_risk=1, blocked=1)  # the Friday checkpoint
+
+
+def test_the_charts_weekly_grid_keeps_the_local_time_across_summer_time() -> None:
+    settings = workspace_settings()  # weekly:fri@16:00, Europe/Berlin; summer time from 29 March 2026
+    grid = digest.chart_grid(settings, datetime(2026, 4, 10, 14, 0, tzinfo=UTC), 4, inclusive=True)
+    assert grid == [
+        datetime(2026, 3, 20, 15, 0, tzinfo=UTC),
+        datetime(2026, 3, 27, 15, 0, tzinfo=UTC),
+        datetime(2026, 4, 3, 14, 0, tzinfo=UTC),
+        datetime(2026, 4, 10, 14, 0, tzinfo=UTC),
+    ]
+    assert digest.chart_grid(settings, datetime(2026, 4, 10, 14, 0, tzinfo=UTC), 1, inclusive=False) == [
+        datetime(2026, 4, 3, 14, 0, tzinfo=UTC)
+    ]
+    monthly = workspace_settings(digest_schedule="monthly:mon@09:00")  # the grid is weekly all the same
+    assert digest.chart_grid(monthly, datetime(2026, 3, 4, 12, 0, tzinfo=UTC), 2, inclusive=True) == [
+        datetime(2026, 2, 23, 8, 0, tzinfo=UTC),
+        datetime(2026, 3, 2, 8, 0, tzinfo=UTC),
+    ]
 
 
 def test_the_chart_is_a_valid_png(org: Database) -> None:

@@ -3,7 +3,6 @@ as for a small one and still fits in one Slack message."""
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -195,17 +194,14 @@ def test_ten_thousand_initiatives_cost_the_same_statements_and_fit_one_message(d
         digest.build(session, TEAM, settings, period)
 
     seed_large(db)
-    started = time.monotonic()
     with db.session() as session, count_statements(db.engine) as large:
         data = digest.build(session, TEAM, settings, period)
-    built_in = time.monotonic() - started
 
     assert large.count == small.count, "\n\n".join(large.sql)
     assert (
         len(data.objectives) == OBJECTIVES + 1 and len(data.key_results) == OBJECTIVES * KRS_PER_OBJECTIVE + 1
     )
     assert data.health.total > 7000 and data.stalls == INITIATIVES // 20
-    assert built_in < 15, f"building took {built_in:.1f}s"
 
     rendered = views.render(data)
     dicts = [b.to_dict() for b in rendered.blocks]

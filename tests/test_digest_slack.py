@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from bot import digest
 from bot.workspaces import ensure_workspace
-from storage.models import Digest, Outbox, OutboxState, Workspace
+from storage.models import Digest, HealthCheckpoint, Outbox, OutboxState, Workspace
 from tests import digest_org
 from tests.conftest import START, Rig
 from tests.slackfake import TEAM_ID, broadcasts
@@ -99,6 +99,51 @@ def test_ticks_on_two_replicas_at_once_post_one_digest(rig: Rig) -> None:
     ]
     assert len(rig.fake.posts("C0DIGEST")) == 1 and len(rig.fake.files) == 1
     assert [r.period_start for r in digests(rig)] == [date(2026, 2, 20), date(2026, 2, 27)]
+
+
+def checkpoints(rig: Rig) -> dict[datetime, list[int]]:
+    """Each stored chart checkpoint's instant -> [on track, at risk, blocked] over every OKR."""
+    with rig.db.session() as session:
+        return {
+            row.at: [sum(values[i] for values in row.counts.values()) for i in range(3)]
+            for row in session.scalars(sa.select(HealthCheckpoint))
+        }
+
+
+def test_the_clock_stores_the_charts_checkpoint_once_as_each_week_passes(rig: Rig) -> None:
+    setup_workspace(rig)
+    report = rig.tick(FRIDAY - timedelta(minutes=1))
+    assert report.counts["chart"] == {"taken": digest.CHART_WEEKS}  # the last eight weeks, at once
+    assert FRIDAY not in checkpoints(rig)
+    assert rig.tick(FRIDAY - timedelta(seconds=1)).counts["chart"] == {"taken": 0}
+
+    report = rig.tick(FRIDAY)
+    assert report.counts["chart"] == {"taken": 1} and report.counts["digest"] == {"posted": 1}
+    stored = checkpoints(rig)
+    assert len(stored) == digest.CHART_WEEKS + 1 and max(stored) == FRIDAY
+    # at the slot: REQ-2 blocked; REQ-3 and -10 at risk; REQ-4, -5, -11, -12 on track
+    assert stored[FRIDAY] == [4, 2, 1]
+    assert rig.tick(FRIDAY + timedelta(hours=1)).counts["chart"] == {"taken": 0}
+    # summer time: the next ones are still at 16:00 in Berlin
+    rig.tick(datetime(2026, 4, 3, 14, 0, tzinfo=UTC))
+    assert max(checkpoints(rig)) == datetime(2026, 4, 3, 14, 0, tzinfo=UTC)
+
+
+def test_replicas_taking_checkpoints_at_once_store_each_one_once(rig: Rig) -> None:
+    setup_workspace(rig)
+    taken: list[int] = []
+    barrier = threading.Barrier(3)
+
+    def replica() -> None:
+        barrier.wait()
+        taken.append(digest.take_checkpoints(rig.db, TEAM_ID, rig.services.defaults, FRIDAY))
+
+    threads = [threading.Thread(target=replica) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(taken) == digest.CHART_WEEKS and len(checkpoints(rig)) == digest.CHART_WEEKS
 
 
 def test_after_downtime_only_the_latest_period_is_posted(rig: Rig) -> None:
