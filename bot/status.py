@@ -539,6 +539,7 @@ def _okr_suggestions(session: Session, team_id: str, asked: str, limit: int = 8)
 # -- the status card -----------------------------------------------------------------------------
 
 CARD_DEPENDENCY_LIMIT = 12  # dependencies shown each way; the card says how many more there are
+CARD_ESCALATION_LIMIT = 12  # open escalations shown; the card says how many more there are
 
 
 @dataclass(frozen=True)
@@ -594,6 +595,7 @@ class Card:
     can_add_dependency: bool
     waits_on_total: int | None = None  # how many there are in all (None: just those listed)
     waited_on_by_total: int | None = None
+    escalations_total: int | None = None
 
 
 def triage_post_key(initiative_id: int) -> str:
@@ -634,7 +636,7 @@ def card(
     (waits_on, waits_on_total), (waited_on_by, waited_on_by_total) = _dependencies(
         session, team_id, initiative.id
     )
-    escalations = _open_escalations(session, team_id, initiative.id)
+    escalations, escalations_total = _open_escalations(session, team_id, initiative.id)
     triage = session.execute(
         sa.select(Outbox.result_channel, Outbox.result_ts).where(
             Outbox.team_id == team_id, Outbox.key == triage_post_key(initiative.id)
@@ -669,6 +671,7 @@ def card(
         waits_on_total=waits_on_total,
         waited_on_by_total=waited_on_by_total,
         escalations=escalations,
+        escalations_total=escalations_total,
         triage_post=MessageRef(triage[0], triage[1]) if triage and triage[0] and triage[1] else None,
         zone=zone,
         can_update=can_update,
@@ -751,6 +754,7 @@ _OPEN_ESCALATIONS = (
         Escalation.acknowledged_by,
         WAITER.key,
         sa.func.coalesce(PROVIDER.key, Dependency.provider_team, ""),
+        sa.func.count().over(),
     )
     .join(Dependency, Dependency.id == Escalation.dependency_id)
     .join(WAITER, WAITER.id == Dependency.waiter_id)
@@ -763,13 +767,13 @@ _OPEN_ESCALATIONS = (
             Dependency.provider_id == sa.bindparam("initiative_id", type_=sa.Integer),
         ),
     )
-    .order_by(Escalation.level.desc(), Escalation.opened_at)
-    .limit(10)
+    .order_by(Escalation.level.desc(), Escalation.opened_at, Escalation.id)
+    .limit(CARD_ESCALATION_LIMIT)
 )  # built once: it is on every card
 
 
-def _open_escalations(session: Session, team_id: str, initiative_id: int) -> list[EscalationLine]:
+def _open_escalations(session: Session, team_id: str, initiative_id: int) -> tuple[list[EscalationLine], int]:
     """Unresolved escalations of dependencies this initiative is on either side of, highest level
-    first (ten at most): one statement."""
-    rows = session.execute(_OPEN_ESCALATIONS, {"team_id": team_id, "initiative_id": initiative_id})
-    return [EscalationLine(*row) for row in rows]
+    first (CARD_ESCALATION_LIMIT at most), and how many there are in all: one statement."""
+    rows = session.execute(_OPEN_ESCALATIONS, {"team_id": team_id, "initiative_id": initiative_id}).all()
+    return [EscalationLine(*row[:-1]) for row in rows], int(rows[0][-1]) if rows else 0

@@ -153,7 +153,10 @@ def card(
             _limited([_dependency(d) for d in view.waited_on_by], "dependents", view.waited_on_by_total),
         )
     if view.escalations:
-        blocks += listing("*Open escalations*", [_escalation(e, view) for e in view.escalations])
+        blocks += listing(
+            "*Open escalations*",
+            _limited([_escalation(e, view) for e in view.escalations], "escalations", view.escalations_total),
+        )
 
     notes: list[str] = []
     if intake_link:
