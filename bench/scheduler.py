@@ -9,11 +9,11 @@ measured by the reads bench."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from bench.harness import Table, fresh_database, populate, seed_organisation, settings_for
+from bench.harness import Table, analyze, fresh_database, insert, populate, seed_organisation, settings_for
 from bot import checkins, digest
 from bot.runtime import Runtime
 from bot.tick import tick
@@ -41,7 +41,10 @@ def _tick_once(kind: str, total: int, owners: int) -> tuple[float, int, dict[str
     try:
         with fresh_database(kind) as url:
             now = datetime.now(UTC)
-            seed_organisation(Database(url), now, total, owners=owners, weeks_of_history=0, due=DUE)
+            organisation = seed_organisation(
+                Database(url), now, total, owners=owners, weeks_of_history=0, due=DUE
+            )
+            _seed_dependencies(Database(url), organisation.initiative_ids, now)
             runtime = Runtime(settings_for(fake, url))
             period = digest.scheduled_period(runtime.services.defaults, now)
             assert period is not None
@@ -76,6 +79,29 @@ def _tick_once(kind: str, total: int, owners: int) -> tuple[float, int, dict[str
             return seconds, seen.count, report.counts, plans
     finally:
         fake.stop()
+
+
+def _seed_dependencies(database: Database, ids: list[int], now: datetime) -> None:
+    """Every 20th initiative waits on the next one (which is on track, needed in a month): a quarter
+    of those dependencies still open, the rest met. The tick looks at every open one each time."""
+    insert(
+        database,
+        Dependency,
+        [
+            {
+                "team_id": TEAM_ID,
+                "waiter_id": ids[k],
+                "provider_id": ids[k + 1],
+                "what": "an API",
+                "needed_by": (now + timedelta(days=30)).date(),
+                "state": DependencyState.OPEN if k % 80 == 0 else DependencyState.MET,
+                "created_by": "U0BENCH",
+                "created_at": now - timedelta(days=10),
+            }
+            for k in range(0, len(ids) - 1, 20)
+        ],
+    )
+    analyze(database)
 
 
 def _plans(runtime: Runtime, now: datetime) -> list[str]:
@@ -115,8 +141,8 @@ def _plans(runtime: Runtime, now: datetime) -> list[str]:
 
 def run(table: Table, kind: str, *, quick: bool = False) -> None:
     large = 20_000 if quick else 100_000
-    big_s, big_n, _, plans = _tick_once(kind, large, owners=5_000)
-    small_s, small_n, _, _ = _tick_once(kind, DUE, owners=DUE)
+    big_s, big_n, big_counts, plans = _tick_once(kind, large, owners=5_000)
+    small_s, small_n, small_counts, _ = _tick_once(kind, DUE, owners=DUE)
     ratio = big_s / small_s
     table.add(
         "scheduler",
@@ -130,7 +156,9 @@ def run(table: Table, kind: str, *, quick: bool = False) -> None:
         "scheduler",
         kind,
         "  the large run asked",
-        f"{DUE:,} check-ins, in ticks of {checkins.OWNER_BATCH} owners",
+        f"{DUE:,} check-ins, in ticks of {checkins.OWNER_BATCH} owners; each tick looked at "
+        f"{big_counts['escalations'].get('evaluated', 0):,} open dependencies "
+        f"(the small run: {small_counts['escalations'].get('evaluated', 0):,})",
     )
     for line in plans:
         table.add("scheduler", kind, "  plan", line[:120])
