@@ -502,6 +502,7 @@ def _record(
     initiative.updated_at = now
     if done:
         initiative.state = InitiativeState.DONE
+        initiative.done_at = now
         initiative.next_checkin_at = None
         history.record(
             session,

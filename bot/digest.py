@@ -9,8 +9,9 @@ What a digest counts (the README's "Leadership digest" section says the same in 
   on or before the period's last day that were not done before it began (so an overdue one stays
   planned until it is done). *Met*: planned and done within the period. *Missed*: planned and still
   open. Done within the period with a later (or no) due date: *finished ahead of plan*. When an
-  initiative was done is the first of: a check-in answered "done", an `initiative.done` event, else
-  its last update.
+  initiative was done is `initiative.done_at`, set by the check-in answered "done" (for work done
+  before that column existed, the migration took the first check-in answered done, else the
+  `initiative.done` event, else its last update).
 - **Key results** with a start, a target and a current value show progress (start → current →
   target) and, when their OKR period parses (`2026-Q1`, `2026-H1`, `2026`), where a straight line
   from start to target says they should be by the end of the digest period ("pace"). A KR whose
@@ -31,6 +32,7 @@ lists are capped (`ITEM_LIMIT` per objective) and carry their full count.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import re
 from collections import defaultdict
@@ -61,7 +63,6 @@ from storage.models import (
     DependencyState,
     Digest,
     Escalation,
-    Event,
     Health,
     HealthCheckpoint,
     Initiative,
@@ -78,7 +79,6 @@ DECISION_LIMIT = 6
 MISSED_BY_LIMIT = 8
 CHART_WEEKS = 8
 PACE_TOLERANCE = 0.05  # within 5 points of the straight line is "on pace"
-DONE_EVENT_KINDS = ("initiative.done",)
 TROUBLED = (Health.AT_RISK, Health.BLOCKED)
 TROUBLED_VALUES = frozenset(h.value for h in TROUBLED)
 SUMMARY_VERSION = 1
@@ -664,28 +664,14 @@ def _previous_digest(session: Session, team_id: str, period: Period) -> Digest |
 
 def _facts(team_id: str) -> sa.Subquery:
     """One row per initiative with when it was done (if it is)."""
-    updates = (
-        sa.select(
-            CheckinUpdate.initiative_id.label("initiative_id"),
-            sa.func.min(CheckinUpdate.created_at).label("at"),
-        )
-        .where(CheckinUpdate.team_id == team_id, CheckinUpdate.done.is_(True))
-        .group_by(CheckinUpdate.initiative_id)
-    )
-    events = (
-        sa.select(Event.initiative_id.label("initiative_id"), sa.func.min(Event.at).label("at"))
-        .where(Event.team_id == team_id, Event.kind.in_(DONE_EVENT_KINDS), Event.initiative_id.is_not(None))
-        .group_by(Event.initiative_id)
-    )
-    both = sa.union_all(updates, events).subquery("done_marks")
-    done = (
-        sa.select(both.c.initiative_id, sa.func.min(both.c.at).label("at"))
-        .group_by(both.c.initiative_id)
-        .subquery("done")
-    )
+    # an initiative marked done without a recorded moment (made so by hand) counts as done at its
+    # last update
     done_at = sa.type_coerce(
         sa.case(
-            (Initiative.state == InitiativeState.DONE, sa.func.coalesce(done.c.at, Initiative.updated_at)),
+            (
+                Initiative.state == InitiativeState.DONE,
+                sa.func.coalesce(Initiative.done_at, Initiative.updated_at),
+            ),
             else_=sa.null(),
         ),
         UTCDateTime(),
@@ -705,7 +691,6 @@ def _facts(team_id: str) -> sa.Subquery:
             Initiative.created_at,
             done_at.label("done_at"),
         )
-        .outerjoin(done, done.c.initiative_id == Initiative.id)
         .where(Initiative.team_id == team_id)
         .subquery("facts")
     )
@@ -784,10 +769,19 @@ def build(
         if target is not None:
             target.intake_by_okr.append((okrs.key(okr_id), count))
 
-    # 2. the initiatives worth naming: troubled, changed, done, overdue
+    # 2. the initiatives worth naming: troubled, changed, done, overdue. Every candidate is counted
+    #    but only a list's first few become items: (sort key, row) pairs are cheap, items are not
     troubled_before, cutoff = _troubled_before(session, team_id, summary, previous, period)
-    named: dict[int, dict[str, list[InitiativeItem]]] = defaultdict(lambda: defaultdict(list))
+    objective_by_okr = {okr_id: objective_of(okr_id) for okr_id in okrs.by_id}
+    candidates: dict[tuple[int, str], list[tuple[tuple[Any, ...], Any]]] = defaultdict(list)
     troubled_now: dict[str, str] = {}
+    # looked up once: an enum member's attribute access is a descriptor call, and this loop is hot
+    active_state, blocked, at_risk, on_track = (
+        InitiativeState.ACTIVE,
+        Health.BLOCKED,
+        Health.AT_RISK,
+        Health.ON_TRACK,
+    )
     for row in session.execute(
         sa.select(
             f.okr_id,
@@ -814,14 +808,31 @@ def build(
         )
         .order_by(f.number)
     ):
-        objective = objective_of(row.okr_id)
+        objective = objective_by_okr.get(row.okr_id)
         if objective is None:  # under an archived objective
             continue
-        active = row.state == InitiativeState.ACTIVE
-        if active and row.health in TROUBLED:
-            troubled_now[row.key] = str(row.health.value)
-        lists = named[id(objective)]
-        item = InitiativeItem(
+        where = id(objective)
+        if row.state == active_state:
+            health = row.health  # a StrEnum: equal to the text the last summary stored
+            before = troubled_before.get(row.key)
+            changed = (row.health_since or end, row.number)
+            if health in TROUBLED_VALUES:
+                troubled_now[row.key] = str(health)
+            if health == blocked and before != blocked:
+                candidates[where, "newly_blocked"].append((changed, row))
+            elif health == at_risk and before not in TROUBLED_VALUES:
+                candidates[where, "newly_at_risk"].append((changed, row))
+            elif health == on_track and before in TROUBLED_VALUES:
+                candidates[where, "recovered"].append(((row.number,), row))
+        if row.done_in:
+            candidates[where, "done"].append(((row.done_at or end, row.number), row))
+        if row.met:
+            candidates[where, "met"].append(((row.done_at or end, row.number), row))
+        if row.missed and row.due_date is not None:  # the longest overdue first
+            candidates[where, "missed"].append(((row.due_date, row.number), row))
+
+    def item(row: Any) -> InitiativeItem:
+        return InitiativeItem(
             key=row.key,
             title=_one_line(row.title),
             owner_id=row.owner_id,
@@ -830,38 +841,27 @@ def build(
             since=row.done_at if row.done_in else row.health_since,
             due_date=row.due_date,
         )
-        before = troubled_before.get(row.key)
-        if active and row.health == Health.BLOCKED and before != Health.BLOCKED.value:
-            lists["newly_blocked"].append(item)
-        elif active and row.health == Health.AT_RISK and before not in TROUBLED_VALUES:
-            lists["newly_at_risk"].append(item)
-        elif active and row.health == Health.ON_TRACK and before in TROUBLED_VALUES:
-            lists["recovered"].append(item)
-        if row.done_in:
-            lists["done"].append(item)
-        if row.met:
-            lists["met"].append(item)
-        if row.missed and row.due_date is not None:
-            overdue = (period.end_date - row.due_date).days
-            lists["missed"].append(replace(item, since=None, days=max(0, overdue)))
+
+    def overdue(row: Any) -> InitiativeItem:
+        return replace(item(row), since=None, days=max(0, (period.end_date - row.due_date).days))
+
+    def first(
+        objective: ObjectiveDigest, name: str, make: Any = item, total: int | None = None
+    ) -> Listing[Any]:
+        found = candidates.get((id(objective), name), [])
+        chosen = heapq.nsmallest(ITEM_LIMIT, found, key=lambda pair: pair[0])
+        return Listing(tuple(make(row) for _, row in chosen), len(found) if total is None else total)
+
     for objective in objectives.values():
-        lists = named.get(id(objective), {})
-        by_since = sorted(lists.get("newly_blocked", []), key=lambda i: (i.since or end, _natural(i.key)))
         objective.changes = Changes(
-            newly_blocked=Listing.of(by_since),
-            newly_at_risk=Listing.of(
-                sorted(lists.get("newly_at_risk", []), key=lambda i: (i.since or end, _natural(i.key)))
-            ),
-            recovered=Listing.of(lists.get("recovered", [])),
-            done=Listing.of(sorted(lists.get("done", []), key=lambda i: (i.since or end, _natural(i.key)))),
+            newly_blocked=first(objective, "newly_blocked"),
+            newly_at_risk=first(objective, "newly_at_risk"),
+            recovered=first(objective, "recovered"),
+            done=first(objective, "done"),
         )
-        objective.milestones.met_items = Listing.of(
-            sorted(lists.get("met", []), key=lambda i: (i.since or end, _natural(i.key))),
-            total=objective.milestones.met,
-        )
-        objective.milestones.missed_items = Listing.of(
-            sorted(lists.get("missed", []), key=lambda i: (-(i.days or 0), _natural(i.key))),
-            total=objective.milestones.missed,
+        objective.milestones.met_items = first(objective, "met", total=objective.milestones.met)
+        objective.milestones.missed_items = first(
+            objective, "missed", make=overdue, total=objective.milestones.missed
         )
 
     # 3. stalled dependencies and open escalations, a few per OKR, with counts

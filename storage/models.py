@@ -172,6 +172,7 @@ class Initiative(Base):
     health_since: Mapped[datetime | None]
     # at risk or blocked without a break since (None otherwise): blocked -> at risk is still trouble
     troubled_since: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]  # when a check-in answered "done" (state done)
     progress_pct: Mapped[int | None]
     due_date: Mapped[date | None]
     forecast_date: Mapped[date | None]  # the owner's latest "next milestone" / expected finish

@@ -100,6 +100,7 @@ def seed(session: Session) -> dict[str, object]:
         state=InitiativeState.DONE,
         health=Health.ON_TRACK,
         due_date=date(2026, 3, 4),
+        done_at=at(3, 14),  # the check-in answered done, below
     )
     r2 = item(2, kr11, "Payment gateway <!channel> migration", health=Health.BLOCKED, health_since=at(2))
     r3 = item(3, kr12, "Partner portal", owner_id="U0BOB", health=Health.AT_RISK, health_since=at(3))
@@ -121,6 +122,7 @@ def seed(session: Session) -> dict[str, object]:
         state=InitiativeState.DONE,
         health=Health.ON_TRACK,
         due_date=date(2026, 3, 20),
+        done_at=at(5, 12),
     )
     item(8, kr11, "Tax ID validation", state=InitiativeState.PROPOSED, created_at=at(20, month=2))
 

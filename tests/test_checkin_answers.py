@@ -374,6 +374,7 @@ def test_done_closes_the_initiative_and_stops_its_check_ins(rig: Rig) -> None:
     assert (
         stored.state == InitiativeState.DONE and stored.next_checkin_at is None and stored.progress_pct == 100
     )
+    assert stored.done_at == rig.clock.now()  # when the digest counts it as done
     assert "Recorded :checkered_flag: *done*" in nudges(rig.fake, "U0ALICE")[0].visible
     rig.tick(local("Europe/Berlin", 2026, 3, 9, 9))
     assert len(nudges(rig.fake, "U0ALICE")) == 1

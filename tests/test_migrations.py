@@ -91,3 +91,70 @@ def test_upgrading_from_the_first_release_keeps_the_data_and_fills_troubled_sinc
         ).all()
     at = datetime(2026, 2, 24, 8, tzinfo=UTC)
     assert rows == [("REQ-1", at), ("REQ-2", at), ("REQ-3", None)]
+
+
+def test_upgrading_fills_when_each_done_initiative_was_done(db: Database) -> None:
+    """Before `done_at`, the digest took the first check-in answered done, else the
+    `initiative.done` event, else the last update: the upgrade stores that once."""
+    migrate.downgrade(db.engine, "4efd0b76f7b1")
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO okr (team_id, key, kind, title, period, priority, created_at, updated_at) "
+                "VALUES ('T0FAKE', 'O1', 'objective', 'Grow', '2026-Q1', 3, :at, :at)"
+            ),
+            {"at": datetime(2026, 1, 5, tzinfo=UTC)},
+        )
+        okr_id = connection.execute(sa.text("SELECT id FROM okr")).scalar_one()
+        ids = {}
+        for number, state in ((1, "done"), (2, "done"), (3, "done"), (4, "active")):
+            ids[number] = connection.execute(
+                sa.text(
+                    "INSERT INTO initiative (team_id, number, key, title, description, requester_id, "
+                    "okr_id, impact_level, impact, state, consecutive_misses, created_at, updated_at) "
+                    "VALUES ('T0FAKE', :n, :key, 'Work', '', 'U0DAN', :okr, 2, '', :state, 0, :at, :updated) "
+                    "RETURNING id"
+                ),
+                {
+                    "n": number,
+                    "key": f"REQ-{number}",
+                    "okr": okr_id,
+                    "state": state,
+                    "at": datetime(2026, 1, 5, tzinfo=UTC),
+                    "updated": datetime(2026, 3, 20, tzinfo=UTC),
+                },
+            ).scalar_one()
+        answers = (  # REQ-1: answered done twice; REQ-4 answered done yet is active (it counts for nothing)
+            (1, datetime(2026, 3, 2, 9, tzinfo=UTC), True),
+            (1, datetime(2026, 3, 9, 9, tzinfo=UTC), True),
+            (1, datetime(2026, 2, 23, 9, tzinfo=UTC), False),
+            (4, datetime(2026, 3, 2, 9, tzinfo=UTC), True),
+        )
+        for number, at, done in answers:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO checkin_update (team_id, initiative_id, author_id, done, moved, blockers, "
+                    "created_at) VALUES ('T0FAKE', :id, 'U0ALICE', :done, '', '', :at)"
+                ),
+                {"id": ids[number], "done": done, "at": at},
+            )
+        connection.execute(  # REQ-2: only the event says so
+            sa.text(
+                "INSERT INTO event (team_id, subject, kind, at, initiative_id, data) "
+                "VALUES ('T0FAKE', 'initiative:2', 'initiative.done', :at, :id, '{}')"
+            ),
+            {"id": ids[2], "at": datetime(2026, 3, 4, 16, tzinfo=UTC)},
+        )
+
+    migrate.upgrade(db.engine)
+
+    with db.session() as session:
+        rows = session.execute(
+            sa.select(Initiative.key, Initiative.done_at).order_by(Initiative.number)
+        ).all()
+    assert rows == [
+        ("REQ-1", datetime(2026, 3, 2, 9, tzinfo=UTC)),
+        ("REQ-2", datetime(2026, 3, 4, 16, tzinfo=UTC)),
+        ("REQ-3", datetime(2026, 3, 20, tzinfo=UTC)),  # nothing recorded: its last update
+        ("REQ-4", None),
+    ]
