@@ -145,7 +145,7 @@ def _measured(kind: str, repeat: int) -> dict[str, tuple[Measured, Measured]]:
                     small.forget_checkpoints()
                     large.forget_checkpoints()
                 a, b = small.actions[name], large.actions[name]
-                times = _interleaved(a, b, max(3, repeat // 5) if "digest" in name else repeat)
+                times = _interleaved(a, b, max(5, repeat // 2) if "digest" in name else repeat)
                 results[name] = (
                     Measured(_statements(small.db, a), times[0]),
                     Measured(_statements(large.db, b), times[1]),
