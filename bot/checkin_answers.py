@@ -482,14 +482,12 @@ def _record(
             initiative.troubled_since = now
         initiative.health = health
         initiative.health_since = now
-        history.record(
+        history.record_initiative(
             session,
-            team_id=initiative.team_id,
-            subject=f"initiative:{initiative.id}",
-            kind="health.changed",
+            initiative,
+            "health.changed",
             at=now,
             actor_id=actor_id,
-            initiative_id=initiative.id,
             previous=previous,
             health=health,
         )
@@ -504,14 +502,12 @@ def _record(
         initiative.state = InitiativeState.DONE
         initiative.done_at = now
         initiative.next_checkin_at = None
-        history.record(
+        history.record_initiative(
             session,
-            team_id=initiative.team_id,
-            subject=f"initiative:{initiative.id}",
-            kind="initiative.done",
+            initiative,
+            "initiative.done",
             at=now,
             actor_id=actor_id,
-            initiative_id=initiative.id,
         )
         dependencies.close_for_closed(session, initiative, actor_id, settings, now)
     if metric_value is not None:

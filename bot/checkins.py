@@ -1050,14 +1050,12 @@ def cancel(
     session.flush()
     _excuse_pending(session, initiative, settings, now, note="cancelled", cause="cancelled")
     closed = dependencies.close_for_closed(session, initiative, actor_id, settings, now)
-    event = history.record(
+    event = history.record_initiative(
         session,
-        team_id=initiative.team_id,
-        subject=f"initiative:{initiative.id}",
-        kind="initiative.cancelled",
+        initiative,
+        "initiative.cancelled",
         at=now,
         actor_id=actor_id,
-        initiative_id=initiative.id,
         reason=reason,
     )
     session.flush()
@@ -1122,14 +1120,12 @@ def reassign(
         except_owner=new_owner_id,
     )
     next_at = schedule_next(session, initiative, settings, now)
-    event = history.record(
+    event = history.record_initiative(
         session,
-        team_id=initiative.team_id,
-        subject=f"initiative:{initiative.id}",
-        kind="initiative.reassigned",
+        initiative,
+        "initiative.reassigned",
         at=now,
         actor_id=actor_id,
-        initiative_id=initiative.id,
         previous=old_owner_id,
         owner=new_owner_id,
     )
@@ -1238,14 +1234,12 @@ def change_cadence(
     initiative.cadence = None if is_default else str(parsed)
     initiative.updated_at = now
     next_at = schedule_next(session, initiative, settings, now)
-    event = history.record(
+    event = history.record_initiative(
         session,
-        team_id=initiative.team_id,
-        subject=f"initiative:{initiative.id}",
-        kind="initiative.cadence_changed",
+        initiative,
+        "initiative.cadence_changed",
         at=now,
         actor_id=actor_id,
-        initiative_id=initiative.id,
         previous=previous,
         cadence=initiative.cadence,
     )

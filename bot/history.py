@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from storage.models import Event
+from storage.models import Event, Initiative
 
 
 def record(
@@ -33,6 +33,28 @@ def record(
     )
     session.add(event)
     return event
+
+
+def record_initiative(
+    session: Session,
+    initiative: Initiative,
+    kind: str,
+    *,
+    at: datetime,
+    actor_id: str | None = None,
+    **data: Any,
+) -> Event:
+    """Append one event about `initiative` (its subject, its workspace)."""
+    return record(
+        session,
+        team_id=initiative.team_id,
+        subject=f"initiative:{initiative.id}",
+        kind=kind,
+        at=at,
+        actor_id=actor_id,
+        initiative_id=initiative.id,
+        **data,
+    )
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -183,14 +183,12 @@ def submit(
             raise
         return Submitted(existing.id, existing.key, existing.title, False, settings.triage_channel)
 
-    history.record(
+    history.record_initiative(
         session,
-        team_id=team_id,
-        subject=f"initiative:{initiative.id}",
-        kind="request.submitted",
+        initiative,
+        "request.submitted",
         at=now,
         actor_id=requester_id,
-        initiative_id=initiative.id,
         key=initiative.key,
         okr=okr.key,
         impact_level=impact_level,
@@ -535,14 +533,12 @@ def accept(
     initiative.decided_at = now
     initiative.updated_at = now
     first = checkins.schedule_next(session, initiative, settings, after=now)
-    history.record(
+    history.record_initiative(
         session,
-        team_id=team_id,
-        subject=f"initiative:{initiative.id}",
-        kind="request.accepted",
+        initiative,
+        "request.accepted",
         at=now,
         actor_id=actor_id,
-        initiative_id=initiative.id,
         owner=owner_id,
         cadence=initiative.cadence,
         due_date=due_date,
@@ -582,14 +578,12 @@ def decline(
     initiative.decided_by = actor_id
     initiative.decided_at = now
     initiative.updated_at = now
-    history.record(
+    history.record_initiative(
         session,
-        team_id=team_id,
-        subject=f"initiative:{initiative.id}",
-        kind="request.declined",
+        initiative,
+        "request.declined",
         at=now,
         actor_id=actor_id,
-        initiative_id=initiative.id,
         reason=reason,
     )
     dependencies.close_for_closed(session, initiative, actor_id, settings, now)
@@ -623,14 +617,12 @@ def ask_for_info(
     )
     if not sent:
         return card
-    history.record(
+    history.record_initiative(
         session,
-        team_id=team_id,
-        subject=f"initiative:{initiative.id}",
-        kind="request.info_requested",
+        initiative,
+        "request.info_requested",
         at=now,
         actor_id=actor_id,
-        initiative_id=initiative.id,
         question=question,
     )
     _in_triage_thread(
@@ -695,14 +687,12 @@ def answer_for_info(
     )
     if not sent:
         return card
-    history.record(
+    history.record_initiative(
         session,
-        team_id=team_id,
-        subject=f"initiative:{initiative.id}",
-        kind="request.info_given",
+        initiative,
+        "request.info_given",
         at=now,
         actor_id=actor_id,
-        initiative_id=initiative.id,
         asked_by=target.asker_id,
         answer=answer,
     )
