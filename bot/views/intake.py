@@ -526,7 +526,7 @@ def accept_modal(target: TriageTarget, default_cadence: Cadence, refresh: str = 
         action_id="value", placeholder=plain("Who is accountable"), initial_user=target.suggested_owner
     )
     blocks: list[Block] = [
-        section(f"*{mrkdwn.escape(target.key)}* {mrkdwn.escape(target.title)}"),
+        _request_line(target.key, target.title),
         InputBlock(block_id=AcceptBlock.OWNER, label=plain("Owner"), element=owner_element),
         InputBlock(
             block_id=AcceptBlock.CADENCE,
@@ -571,43 +571,63 @@ def accept_modal(target: TriageTarget, default_cadence: Cadence, refresh: str = 
     )
 
 
-def decline_modal(target: TriageTarget, refresh: str = "") -> View:
+def _note_modal(
+    callback_id: str,
+    title: str,
+    submit: str,
+    meta: TriageMeta,
+    shown: list[Block],
+    block_id: str,
+    label: str,
+    hint: str,
+) -> View:
+    """A triage modal that shows `shown` and asks for one note (a reason, a question, an answer)."""
     return View(
         type="modal",
-        callback_id=IntakeCallback.DECLINE,
-        title=plain(f"Decline {target.key}", 24),
-        submit=plain("Decline", 24),
+        callback_id=callback_id,
+        title=plain(title, 24),
+        submit=plain(submit, 24),
         close=plain("Cancel", 24),
-        private_metadata=TriageMeta(target.id, refresh=refresh).dump(),
+        private_metadata=meta.dump(),
         blocks=[
-            section(f"*{mrkdwn.escape(target.key)}* {mrkdwn.escape(target.title)}"),
+            *shown,
             InputBlock(
-                block_id=DeclineBlock.REASON,
-                label=plain("Why"),
-                hint=plain("The requester gets this in a DM."),
+                block_id=block_id,
+                label=plain(label),
+                hint=plain(hint),
                 element=PlainTextInputElement(action_id="value", multiline=True, max_length=NOTE_LIMIT),
             ),
         ],
     )
 
 
+def _request_line(key: str, title: str) -> Block:
+    return section(f"*{mrkdwn.escape(key)}* {mrkdwn.escape(title)}")
+
+
+def decline_modal(target: TriageTarget, refresh: str = "") -> View:
+    return _note_modal(
+        IntakeCallback.DECLINE,
+        f"Decline {target.key}",
+        "Decline",
+        TriageMeta(target.id, refresh=refresh),
+        [_request_line(target.key, target.title)],
+        DeclineBlock.REASON,
+        "Why",
+        "The requester gets this in a DM.",
+    )
+
+
 def ask_modal(target: TriageTarget) -> View:
-    return View(
-        type="modal",
-        callback_id=IntakeCallback.ASK,
-        title=plain("Ask for info", 24),
-        submit=plain("Send", 24),
-        close=plain("Cancel", 24),
-        private_metadata=TriageMeta(target.id, secrets.token_urlsafe(12)).dump(),
-        blocks=[
-            section(f"*{mrkdwn.escape(target.key)}* {mrkdwn.escape(target.title)}"),
-            InputBlock(
-                block_id=AskBlock.QUESTION,
-                label=plain("Your question"),
-                hint=plain("Sent to the requester in a DM; the request stays in the queue."),
-                element=PlainTextInputElement(action_id="value", multiline=True, max_length=NOTE_LIMIT),
-            ),
-        ],
+    return _note_modal(
+        IntakeCallback.ASK,
+        "Ask for info",
+        "Send",
+        TriageMeta(target.id, secrets.token_urlsafe(12)),
+        [_request_line(target.key, target.title)],
+        AskBlock.QUESTION,
+        "Your question",
+        "Sent to the requester in a DM; the request stays in the queue.",
     )
 
 
@@ -703,23 +723,18 @@ class AnswerTarget:
 
 
 def answer_modal(target: AnswerTarget) -> View:
-    return View(
-        type="modal",
-        callback_id=IntakeCallback.ANSWER,
-        title=plain("Answer triage", 24),
-        submit=plain("Send", 24),
-        close=plain("Cancel", 24),
-        private_metadata=TriageMeta(target.id, secrets.token_urlsafe(12)).dump(),
-        blocks=[
-            section(f"*{mrkdwn.escape(target.key)}* {mrkdwn.escape(target.title)}"),
+    return _note_modal(
+        IntakeCallback.ANSWER,
+        "Answer triage",
+        "Send",
+        TriageMeta(target.id, secrets.token_urlsafe(12)),
+        [
+            _request_line(target.key, target.title),
             section(f"{mrkdwn.user(target.asker_id)} asked:\n{_quote(target.question)}"),
-            InputBlock(
-                block_id=AnswerBlock.ANSWER,
-                label=plain("Your answer"),
-                hint=plain("Posted under the triage post, and sent to whoever asked."),
-                element=PlainTextInputElement(action_id="value", multiline=True, max_length=NOTE_LIMIT),
-            ),
         ],
+        AnswerBlock.ANSWER,
+        "Your answer",
+        "Posted under the triage post, and sent to whoever asked.",
     )
 
 
