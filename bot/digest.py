@@ -32,7 +32,6 @@ lists are capped (`ITEM_LIMIT` per objective) and carry their full count.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import re
 from collections import defaultdict
@@ -40,12 +39,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot import chart, delivery
 from bot.calendar import CadenceKind, latest_slot, next_slot, zone
@@ -54,7 +54,7 @@ from bot.okrs import progress as okr_progress
 from bot.views import digest as views
 from bot.workspaces import effective_settings
 from storage.aliases import PROVIDER, WAITER
-from storage.db import Database, insert_ignore
+from storage.db import Database, id_list, in_id_list, insert_ignore, json_object, json_object_rows
 from storage.models import (
     Checkin,
     CheckinStatus,
@@ -80,8 +80,7 @@ MISSED_BY_LIMIT = 8
 CHART_WEEKS = 8
 PACE_TOLERANCE = 0.05  # within 5 points of the straight line is "on pace"
 TROUBLED = (Health.AT_RISK, Health.BLOCKED)
-TROUBLED_VALUES = frozenset(h.value for h in TROUBLED)
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2  # 2: what was troubled moved to initiative.digest_health
 PERIOD_NOUNS = {
     CadenceKind.WORKDAYS: "day",
     CadenceKind.WEEKLY: "week",
@@ -468,7 +467,6 @@ class DigestData:
     missed_by: Listing[MissedBy]
     previous_digest: date | None  # the last day of the previous digest's period
     week_ends: list[datetime]
-    troubled_now: dict[str, str]  # initiative key -> health, for the next digest's "changes"
 
     @property
     def first(self) -> bool:
@@ -549,12 +547,12 @@ class DigestData:
         )
 
     def summary(self) -> dict[str, Any]:
-        """What the next digest needs to say what changed (stored on the digest row)."""
+        """What the next digest needs to compare with (stored on the digest row). What was at risk
+        or blocked is not here but on each initiative (`digest_health`)."""
         measurable = [kr for kr in self.key_results if kr.measurable]
         milestones = self.milestones
         return {
             "version": SUMMARY_VERSION,
-            "troubled": dict(sorted(self.troubled_now.items())),
             "kr_progress": {kr.key: round(kr.progress or 0.0, 4) for kr in measurable},
             "kr_at_target": sorted(kr.key for kr in measurable if kr.pace == Pace.AT_TARGET),
             "milestones": {"planned": milestones.planned, "met": milestones.met},
@@ -562,10 +560,6 @@ class DigestData:
 
 
 # -- building it -------------------------------------------------------------------------------------
-
-
-def _count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
-    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
 def _flag(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
@@ -662,38 +656,67 @@ def _previous_digest(session: Session, team_id: str, period: Period) -> Digest |
     ).first()
 
 
-def _facts(team_id: str) -> sa.Subquery:
-    """One row per initiative with when it was done (if it is)."""
-    # an initiative marked done without a recorded moment (made so by hand) counts as done at its
-    # last update
-    done_at = sa.type_coerce(
-        sa.case(
-            (
-                Initiative.state == InitiativeState.DONE,
-                sa.func.coalesce(Initiative.done_at, Initiative.updated_at),
-            ),
-            else_=sa.null(),
-        ),
-        UTCDateTime(),
+# the period and workspace a digest statement is about, as bound parameters: its statements are
+# built once, and building one costs more than running it on a small workspace
+_TEAM = sa.bindparam("team_id", type_=sa.String)
+_START = sa.bindparam("start", type_=UTCDateTime())
+_END = sa.bindparam("end", type_=UTCDateTime())
+_END_DATE = sa.bindparam("end_date", type_=sa.Date)
+_CUTOFF = sa.bindparam("cutoff", type_=UTCDateTime())
+_OBJECTIVES = sa.bindparam("objectives", type_=sa.Text)
+
+
+def _period_parameters(team_id: str, period: Period) -> dict[str, Any]:
+    return {"team_id": team_id, "start": period.start, "end": period.end, "end_date": period.end_date}
+
+
+@cache
+def _counts() -> sa.Select[Any]:
+    """Per OKR: active initiatives by health, milestones (planned, met, missed, early), intake and
+    requests awaiting triage (parameters: `_period_parameters`). Each part reads only its own rows
+    through an index (active by OKR and health, done in the period, active and due, created in the
+    period, proposed), so the cost is a cheap index count plus the period's events, not every
+    initiative's row."""
+    i = Initiative
+    team = i.team_id == _TEAM
+    active = sa.and_(team, i.state == InitiativeState.ACTIVE)
+    due_by_end = sa.and_(i.due_date.is_not(None), i.due_date <= _END_DATE)
+    flags = ("planned", "met", "missed", "early", "intake", "awaiting")
+
+    def part(where: Any, health: Any = None, n: Any = 0, **values: Any) -> sa.Select[Any]:
+        return sa.select(
+            i.okr_id,
+            sa.type_coerce(health, i.health.type).label("health"),
+            sa.cast(n, sa.Integer).label("n"),
+            *(sa.cast(values.get(name, 0), sa.Integer).label(name) for name in flags),
+        ).where(where)
+
+    # grouped by OKR and health, the order of ix_initiative_digest_health: an index-only count
+    health = part(active, i.health, sa.func.count()).group_by(i.okr_id, i.health)
+    done = part(
+        sa.and_(team, i.state == InitiativeState.DONE, i.done_at > _START, i.done_at <= _END),
+        planned=_flag(due_by_end),
+        met=_flag(due_by_end),
+        early=_flag(sa.not_(due_by_end)),
     )
-    return (
-        sa.select(
-            Initiative.id,
-            Initiative.number,
-            Initiative.okr_id,
-            Initiative.key,
-            Initiative.title,
-            Initiative.owner_id,
-            Initiative.state,
-            Initiative.health,
-            Initiative.health_since,
-            Initiative.due_date,
-            Initiative.created_at,
-            done_at.label("done_at"),
+    overdue = part(sa.and_(active, due_by_end), planned=1, missed=1)
+    # every state: the index leads with it, so each state is one range of the index
+    created = sa.and_(i.state.in_(list(InitiativeState)), i.created_at > _START, i.created_at <= _END)
+    intake = part(sa.and_(team, created), intake=1)
+    awaiting = part(sa.and_(team, i.state == InitiativeState.PROPOSED), awaiting=1)
+    p = sa.union_all(health, done, overdue, intake, awaiting).subquery("parts").c
+
+    def of_health(value: Health | None) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(
+            sa.func.sum(sa.case(((p.health == value) if value else p.health.is_(None), p.n))), 0
         )
-        .where(Initiative.team_id == team_id)
-        .subquery("facts")
-    )
+
+    return sa.select(
+        p.okr_id,
+        *(of_health(h).label(h.name.lower()) for h in CHECKPOINT_HEALTHS),
+        of_health(None).label("unknown"),
+        *(sa.func.sum(p[name]).label(name) for name in flags),
+    ).group_by(p.okr_id)
 
 
 def build(
@@ -727,32 +750,9 @@ def build(
         root = okrs.root(okr_id)
         return objectives.get(root.id) if root is not None else None
 
-    facts = _facts(team_id)
-    f = facts.c
-    is_active = f.state == InitiativeState.ACTIVE
-    done_in = sa.and_(f.state == InitiativeState.DONE, f.done_at > start, f.done_at <= end)
-    planned = sa.and_(f.due_date.is_not(None), f.due_date <= period.end_date, sa.or_(is_active, done_in))
-    met = sa.and_(planned, done_in)
-    missed = sa.and_(planned, is_active)
-    early = sa.and_(done_in, sa.or_(f.due_date.is_(None), f.due_date > period.end_date))
-
     # 1. counts per OKR: health, milestones, intake, triage
     intake_by_okr: dict[int, int] = {}
-    for row in session.execute(
-        sa.select(
-            f.okr_id,
-            _count_if(sa.and_(is_active, f.health == Health.ON_TRACK)).label("on_track"),
-            _count_if(sa.and_(is_active, f.health == Health.AT_RISK)).label("at_risk"),
-            _count_if(sa.and_(is_active, f.health == Health.BLOCKED)).label("blocked"),
-            _count_if(sa.and_(is_active, f.health.is_(None))).label("unknown"),
-            _count_if(planned).label("planned"),
-            _count_if(met).label("met"),
-            _count_if(missed).label("missed"),
-            _count_if(early).label("early"),
-            _count_if(sa.and_(f.created_at > start, f.created_at <= end)).label("intake"),
-            _count_if(f.state == InitiativeState.PROPOSED).label("awaiting"),
-        ).group_by(f.okr_id)
-    ):
+    for row in session.execute(_counts(), _period_parameters(team_id, period)):
         objective = objective_of(row.okr_id)
         if objective is None:
             continue
@@ -769,67 +769,17 @@ def build(
         if target is not None:
             target.intake_by_okr.append((okrs.key(okr_id), count))
 
-    # 2. the initiatives worth naming: troubled, changed, done, overdue. Every candidate is counted
-    #    but only a list's first few become items: (sort key, row) pairs are cheap, items are not
-    troubled_before, cutoff = _troubled_before(session, team_id, summary, previous, period)
-    objective_by_okr = {okr_id: objective_of(okr_id) for okr_id in okrs.by_id}
-    candidates: dict[tuple[int, str], list[tuple[tuple[Any, ...], Any]]] = defaultdict(list)
-    troubled_now: dict[str, str] = {}
-    # looked up once: an enum member's attribute access is a descriptor call, and this loop is hot
-    active_state, blocked, at_risk, on_track = (
-        InitiativeState.ACTIVE,
-        Health.BLOCKED,
-        Health.AT_RISK,
-        Health.ON_TRACK,
-    )
-    for row in session.execute(
-        sa.select(
-            f.okr_id,
-            f.number,
-            f.key,
-            f.title,
-            f.owner_id,
-            f.state,
-            f.health,
-            f.health_since,
-            f.due_date,
-            f.done_at,
-            _flag(met).label("met"),
-            _flag(missed).label("missed"),
-            _flag(done_in).label("done_in"),
-        )
-        .where(
-            sa.or_(
-                sa.and_(is_active, f.health.in_(TROUBLED)),
-                sa.and_(is_active, f.health_since > cutoff),
-                done_in,
-                missed,
-            )
-        )
-        .order_by(f.number)
-    ):
-        objective = objective_by_okr.get(row.okr_id)
-        if objective is None:  # under an archived objective
-            continue
-        where = id(objective)
-        if row.state == active_state:
-            health = row.health  # a StrEnum: equal to the text the last summary stored
-            before = troubled_before.get(row.key)
-            changed = (row.health_since or end, row.number)
-            if health in TROUBLED_VALUES:
-                troubled_now[row.key] = str(health)
-            if health == blocked and before != blocked:
-                candidates[where, "newly_blocked"].append((changed, row))
-            elif health == at_risk and before not in TROUBLED_VALUES:
-                candidates[where, "newly_at_risk"].append((changed, row))
-            elif health == on_track and before in TROUBLED_VALUES:
-                candidates[where, "recovered"].append(((row.number,), row))
-        if row.done_in:
-            candidates[where, "done"].append(((row.done_at or end, row.number), row))
-        if row.met:
-            candidates[where, "met"].append(((row.done_at or end, row.number), row))
-        if row.missed and row.due_date is not None:  # the longest overdue first
-            candidates[where, "missed"].append(((row.due_date, row.number), row))
+    # 2. the initiatives worth naming: newly troubled, recovered, done, met, overdue. The database
+    #    counts each list per objective and returns only its first few
+    chosen: dict[tuple[int, str], list[Any]] = defaultdict(list)
+    totals: dict[tuple[int, str], int] = {}
+    dialect = session.get_bind().dialect.name
+    lists = _named_lists(dialect, first=previous is None)
+    parameters = _named_lists_parameters(dialect, team_id, okrs, previous, period)
+    for row in session.execute(lists, parameters):
+        where = (id(objectives[int(row.objective_id)]), row.list)
+        totals[where] = row.total
+        chosen[where].append(row)  # in rank order
 
     def item(row: Any) -> InitiativeItem:
         return InitiativeItem(
@@ -838,7 +788,7 @@ def build(
             owner_id=row.owner_id,
             okr_key=okrs.key(row.okr_id),
             health=row.health,
-            since=row.done_at if row.done_in else row.health_since,
+            since=row.done_at if row.list in ("done", "met") else row.health_since,
             due_date=row.due_date,
         )
 
@@ -848,9 +798,9 @@ def build(
     def first(
         objective: ObjectiveDigest, name: str, make: Any = item, total: int | None = None
     ) -> Listing[Any]:
-        found = candidates.get((id(objective), name), [])
-        chosen = heapq.nsmallest(ITEM_LIMIT, found, key=lambda pair: pair[0])
-        return Listing(tuple(make(row) for _, row in chosen), len(found) if total is None else total)
+        rows = chosen.get((id(objective), name), [])
+        count = totals.get((id(objective), name), 0)
+        return Listing(tuple(make(row) for row in rows), count if total is None else total)
 
     for objective in objectives.values():
         objective.changes = Changes(
@@ -931,39 +881,178 @@ def build(
         missed_by=missed_by,
         previous_digest=previous.period_end if previous is not None else None,
         week_ends=week_ends,
-        troubled_now=troubled_now,
     )
 
 
-def _troubled_before(
-    session: Session, team_id: str, summary: dict[str, Any], previous: Digest | None, period: Period
-) -> tuple[dict[str, str], datetime]:
-    """Initiative key -> health (at risk / blocked) as the last digest saw it, and since when
-    a change counts as new. Before the first digest: the latest check-in before the period."""
-    if previous is not None:
-        troubled = summary.get("troubled")
-        return (dict(troubled) if isinstance(troubled, dict) else {}), min(previous.created_at, period.start)
-    ranked = (
-        sa.select(
-            CheckinUpdate.initiative_id,
-            CheckinUpdate.health,
-            CheckinUpdate.done,
-            sa.func.row_number()
-            .over(
-                partition_by=CheckinUpdate.initiative_id,
-                order_by=(CheckinUpdate.created_at.desc(), CheckinUpdate.id.desc()),
+def _cutoff(previous: Digest | None, period: Period) -> datetime:
+    """Since when a change of health is news: the last digest, or the period's start before the first."""
+    return min(previous.created_at, period.start) if previous is not None else period.start
+
+
+def _was(first: bool, initiative: Any) -> sa.ColumnElement[Any]:
+    """`initiative`'s health as the last digest saw it: the snapshot that digest stored on each
+    initiative when it was posted. Before the first digest: its latest check-in before the period
+    (None if that check-in said done)."""
+    if not first:
+        return cast(sa.ColumnElement[Any], initiative.digest_health)
+    u = CheckinUpdate
+    return (
+        sa.select(sa.case((u.done.is_(True), sa.null()), else_=u.health))
+        .where(u.initiative_id == initiative.id, u.created_at <= _START)
+        .order_by(u.created_at.desc(), u.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _named_lists_parameters(
+    dialect: str, team_id: str, okrs: _Okrs, previous: Digest | None, period: Period
+) -> dict[str, Any]:
+    """The parameters of `_named_lists`: the period, since when a change is news, and each
+    objective's OKRs (itself included) as one JSON object."""
+    tree: dict[int, list[int]] = defaultdict(list)
+    for okr_id in okrs.by_id:
+        root = okrs.root(okr_id)
+        if root is not None:
+            tree[root.id].append(okr_id)
+    return {
+        **_period_parameters(team_id, period),
+        "cutoff": _cutoff(previous, period),
+        "objectives": json_object({o: id_list(dialect, ids) for o, ids in tree.items()}),
+    }
+
+
+@cache
+def _named_lists(dialect: str, first: bool) -> sa.Select[Any]:
+    """One statement: for each objective and named list, how many initiatives are on it (`total`)
+    and its first `ITEM_LIMIT` (`rank` 0, 1, ...), as rows of (`objective_id`, `list`, `total`,
+    `rank`, the initiative's columns); a list that is empty has no row. Parameters:
+    `_named_lists_parameters`; `first` before the first digest.
+
+    Each list of each objective is counted and its first few found by index lookups over the
+    objective's OKRs (`ix_initiative_digest_health` and the done / due date indexes), so the work
+    follows the number of objectives and of changes since the last digest, not the size of the
+    workspace. The health lists are in the index's order (health since, then number), so a list
+    reads no more of it than it shows."""
+    objectives = json_object_rows(dialect, _OBJECTIVES, "objectives")
+    j = aliased(Initiative, name="j")
+    was = _was(first, j)
+    active = j.state == InitiativeState.ACTIVE
+    changed = (active, j.health_since > _CUTOFF)
+    done_in = (j.state == InitiativeState.DONE, j.done_at > _START, j.done_at <= _END)
+    due_by_end = (j.due_date.is_not(None), j.due_date <= _END_DATE)
+    troubled = list(TROUBLED)
+    # list -> (who is on it, in what order)
+    lists: dict[str, tuple[tuple[sa.ColumnElement[bool], ...], tuple[Any, ...]]] = {
+        "newly_blocked": (
+            (*changed, j.health == Health.BLOCKED, sa.or_(was.is_(None), was != Health.BLOCKED)),
+            (j.health_since, j.number),
+        ),
+        "newly_at_risk": (
+            (*changed, j.health == Health.AT_RISK, sa.or_(was.is_(None), was.not_in(troubled))),
+            (j.health_since, j.number),
+        ),
+        "recovered": (
+            (*changed, j.health == Health.ON_TRACK, was.in_(troubled)),
+            (j.health_since, j.number),
+        ),
+        "done": (done_in, (j.done_at, j.number)),
+        "met": ((*done_in, *due_by_end), (j.done_at, j.number)),
+        "missed": ((active, *due_by_end), (j.due_date, j.number)),
+    }
+
+    def members(
+        column: Any, conditions: tuple[sa.ColumnElement[bool], ...], of: Any, okrs: Any
+    ) -> sa.Select[Any]:
+        # two levels down: the OKRs of the objective whose row is being filled
+        in_objective = in_id_list(dialect, j.okr_id, okrs, correlate=of)
+        return sa.select(column).where(j.team_id == _TEAM, in_objective, *conditions)
+
+    # first each list's length, then its first few where it has any (CASE runs the lookups lazily)
+    totals = (
+        sa.union_all(
+            *(
+                sa.select(
+                    objectives.c.key.label("objective_id"),
+                    objectives.c.value.label("okrs"),
+                    sa.literal(name).label("list"),
+                    members(sa.func.count(), conditions, objectives, objectives.c.value)
+                    .scalar_subquery()
+                    .label("total"),
+                )
+                for name, (conditions, _) in lists.items()
             )
-            .label("rn"),
         )
-        .where(CheckinUpdate.team_id == team_id, CheckinUpdate.created_at <= period.start)
-        .subquery()
+        .cte("totals")
+        .prefix_with("MATERIALIZED")
     )
-    rows = session.execute(
-        sa.select(Initiative.key, ranked.c.health)
-        .join(Initiative, Initiative.id == ranked.c.initiative_id)
-        .where(ranked.c.rn == 1, ranked.c.done.is_(False), ranked.c.health.in_(TROUBLED))
+    firsts = [f"id{k}" for k in range(ITEM_LIMIT)]
+    per_list = (
+        sa.union_all(
+            *(
+                sa.select(
+                    totals.c.objective_id,
+                    totals.c.list,
+                    totals.c.total,
+                    *(
+                        sa.case(
+                            (
+                                totals.c.total > k,
+                                members(j.id, conditions, totals, totals.c.okrs)
+                                .order_by(*order)
+                                .limit(1)
+                                .offset(k)
+                                .scalar_subquery(),
+                            )
+                        ).label(f)
+                        for k, f in enumerate(firsts)
+                    ),
+                ).where(totals.c.list == name, totals.c.total > 0)
+                for name, (conditions, order) in lists.items()
+            )
+        )
+        .cte("lists")
+        .prefix_with("MATERIALIZED")
+    )  # each count and lookup runs once, before the join
+    i = Initiative
+    rank = sa.case(*((i.id == per_list.c[f], k) for k, f in enumerate(firsts)))
+    return (
+        sa.select(
+            per_list.c.objective_id,
+            per_list.c.list,
+            per_list.c.total,
+            rank.label("rank"),
+            i.okr_id,
+            i.key,
+            i.title,
+            i.owner_id,
+            i.health,
+            i.health_since,
+            i.due_date,
+            i.done_at,
+        )
+        .select_from(per_list)
+        .join(i, i.id.in_([per_list.c[f] for f in firsts]))
+        .order_by(per_list.c.objective_id, per_list.c.list, rank)
     )
-    return {r.key: str(r.health.value) for r in rows}, period.start
+
+
+def _snapshot_health(session: Session, team_id: str, now: datetime) -> None:
+    """Store on each initiative its health as the digest posted at `now` saw it (None unless
+    active), for the next digest to compare with. Only rows that differ are written; one whose
+    health changed after `now` keeps its old snapshot, so the next digest still reports it."""
+    i = Initiative
+    seen = sa.case((i.state == InitiativeState.ACTIVE, i.health), else_=sa.null())
+    session.execute(
+        sa.update(i)
+        .where(
+            i.team_id == team_id,
+            sa.or_(i.health_since.is_(None), i.health_since <= now),
+            i.digest_health.is_distinct_from(seen),
+        )
+        .values(digest_health=seen)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _add_stalls(
@@ -1430,6 +1519,7 @@ def post_scheduled(
         )
         if not inserted:  # another replica or tick got here first
             return PostResult(team_id, Outcome.ALREADY, period, channel)
+        _snapshot_health(session, team_id, now)
         key = post_key(team_id, period)
         delivery.enqueue(
             session,

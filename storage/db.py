@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -18,7 +20,8 @@ from storage.models import Base
 def create_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine tuned for the backend: SQLite in WAL mode with write-ahead `BEGIN IMMEDIATE`
     transactions (so concurrent writers queue instead of failing with "database is locked"), or
-    PostgreSQL through psycopg 3 with a short connect timeout (so "database down" is fast to tell)."""
+    PostgreSQL through psycopg 3 with a short connect timeout (so "database down" is fast to tell)
+    and without JIT compilation."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = sa.create_engine(
@@ -36,7 +39,10 @@ def create_engine(url: str, *, echo: bool = False) -> Engine:
         pool_size=10,
         max_overflow=20,
         pool_timeout=5,
-        connect_args={"connect_timeout": 3},
+        # JIT off: every query here is short, and PostgreSQL would JIT-compile one whose estimated
+        # cost passes `jit_above_cost` (the digest's per-objective lookups do), paying 0.2-5 s of
+        # compilation to save microseconds of execution
+        connect_args={"connect_timeout": 3, "options": "-c jit=off"},
     )
 
     @event.listens_for(engine, "begin")
@@ -196,3 +202,43 @@ def unreachable(error: BaseException) -> bool:
     return isinstance(error, UNREACHABLE) or (
         isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
     )
+
+
+def json_object(mapping: Mapping[Any, Any]) -> str:
+    """`mapping` as the JSON document `json_object_rows` reads (keys and values as text)."""
+    return json.dumps({str(k): str(v) for k, v in mapping.items()})
+
+
+def json_object_rows(dialect: str, document: sa.ColumnElement[str], name: str) -> sa.CTE:
+    """The pairs of the JSON object `document` (a `json_object`, usually a bound parameter) as rows
+    (`key`, `value`, both text) of a materialized CTE named `name`: a query can then join data
+    that lives in Python (a tree, a map) sent as one parameter however many items it has.
+    Materialized, so the document is parsed once, not re-read for every row it is joined with."""
+    if dialect == "postgresql":
+        rows = sa.func.json_each_text(sa.cast(document, sa.JSON)).table_valued("key", "value")
+    else:
+        rows = sa.func.json_each(document).table_valued("key", "value")
+    return (
+        sa.select(
+            sa.type_coerce(rows.c.key, sa.String).label("key"),
+            sa.type_coerce(rows.c.value, sa.String).label("value"),
+        )
+        .cte(name)
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def id_list(dialect: str, ids: Sequence[int]) -> str:
+    """`ids` as one text value that `in_id_list` reads back: a JSON array on SQLite, an array
+    literal on PostgreSQL (which then probes an index with `= ANY`)."""
+    items = ",".join(str(int(i)) for i in ids)
+    return f"{{{items}}}" if dialect == "postgresql" else f"[{items}]"
+
+
+def in_id_list(dialect: str, column: Any, ids: sa.ColumnElement[Any], *, correlate: Any) -> Any:
+    """`column` is one of the ids in `ids`, an `id_list` text column of `correlate` (the enclosing
+    query's FROM, however deep this condition sits)."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.cast(ids, postgresql.ARRAY(sa.Integer)))
+    values = sa.func.json_each(ids).table_valued("value")
+    return column.in_(sa.select(sa.cast(values.c.value, sa.Integer)).correlate(correlate))

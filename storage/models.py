@@ -149,7 +149,22 @@ class Initiative(Base):
         sa.Index("ix_initiative_team_id_owner_id", "team_id", "owner_id"),
         sa.Index("ix_initiative_team_id_requester_id", "team_id", "requester_id"),
         sa.Index("ix_initiative_team_id_okr_id", "team_id", "okr_id"),
-        sa.Index("ix_initiative_team_id_state", "team_id", "state"),
+        # the digest reads each part through its own index, per objective or for the period:
+        # health counts and health news (covering), done and overdue, created in the period (intake
+        # and requests waiting for triage)
+        sa.Index(
+            "ix_initiative_digest_health",
+            "team_id",
+            "state",
+            "okr_id",
+            "health",
+            "health_since",
+            "number",
+            "digest_health",
+        ),
+        sa.Index("ix_initiative_team_id_state_okr_id_done_at", "team_id", "state", "okr_id", "done_at"),
+        sa.Index("ix_initiative_team_id_state_okr_id_due_date", "team_id", "state", "okr_id", "due_date"),
+        sa.Index("ix_initiative_team_id_state_created_at", "team_id", "state", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -173,6 +188,9 @@ class Initiative(Base):
     # at risk or blocked without a break since (None otherwise): blocked -> at risk is still trouble
     troubled_since: Mapped[datetime | None]
     done_at: Mapped[datetime | None]  # when a check-in answered "done" (state done)
+    # its health when the last digest was posted (None when it was not active then): what the next
+    # digest compares with to say what is newly at risk, newly blocked or recovered
+    digest_health: Mapped[Health | None] = mapped_column(str_enum(Health))
     progress_pct: Mapped[int | None]
     due_date: Mapped[date | None]
     forecast_date: Mapped[date | None]  # the owner's latest "next milestone" / expected finish

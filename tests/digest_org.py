@@ -219,15 +219,16 @@ def seed(session: Session) -> dict[str, object]:
         f.checkin(session, row, slot_at=at(2, 8), status=status)
     f.checkin(session, r3, slot_at=at(23, 8, month=2), status=CheckinStatus.MISSED)  # the period before
 
-    # the digest posted a week earlier
+    # the digest posted a week earlier: what it saw at risk, which the next one compares with
+    for row in (r2, r4, r10):
+        row.digest_health = Health.AT_RISK
     f.digest(
         session,
         period_start=date(2026, 2, 20),
         period_end=date(2026, 2, 27),
         created_at=PERIOD_START,
         summary={
-            "version": 1,
-            "troubled": {"REQ-2": "at_risk", "REQ-4": "at_risk", "REQ-10": "at_risk"},
+            "version": 2,
             "kr_progress": {"O1-KR1": 0.5, "O2-KR1": 0.6},
             "kr_at_target": [],
         },

@@ -183,7 +183,6 @@ def data_with(titles: list[str], key: str) -> DigestData:
         missed_by=Listing(),
         previous_digest=None,
         week_ends=[end] * digest.CHART_WEEKS,
-        troubled_now={},
     )
 
 

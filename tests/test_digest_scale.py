@@ -50,14 +50,16 @@ def seed_small(db: Database) -> None:
             metric_target=10,
             metric_current=3,
         )
-        row = f.initiative(session, kr, now=digest_org.at(2), number=1, health=Health.AT_RISK)
+        row = f.initiative(
+            session, kr, now=digest_org.at(2), number=1, health=Health.AT_RISK, digest_health=Health.BLOCKED
+        )
         f.checkin_update(session, row, at=digest_org.at(2), health=Health.AT_RISK)
         f.digest(
             session,
             period_start=date(2026, 2, 20),
             period_end=date(2026, 2, 27),
             created_at=digest_org.PERIOD_START,
-            summary={"version": 1, "troubled": {"REQ-1": "blocked"}},
+            summary={"version": 2},
         )
 
 

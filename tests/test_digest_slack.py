@@ -12,7 +12,15 @@ import sqlalchemy as sa
 
 from bot import digest
 from bot.workspaces import ensure_workspace
-from storage.models import Digest, HealthCheckpoint, Outbox, OutboxState, Workspace
+from storage.models import (
+    Digest,
+    HealthCheckpoint,
+    Initiative,
+    InitiativeState,
+    Outbox,
+    OutboxState,
+    Workspace,
+)
 from tests import digest_org
 from tests.conftest import START, Rig
 from tests.slackfake import TEAM_ID, broadcasts
@@ -66,13 +74,21 @@ def test_the_digest_posts_at_the_slot_once_with_its_chart_in_the_thread(rig: Rig
 
     stored = digests(rig)[-1]
     assert (stored.period_start, stored.period_end) == (date(2026, 2, 27), date(2026, 3, 6))
-    assert stored.summary["troubled"] == {"REQ-10": "at_risk", "REQ-2": "blocked", "REQ-3": "at_risk"}
+    # each initiative keeps the health this digest saw, for the next one to compare with
+    with rig.db.read() as session:
+        rows = session.execute(sa.select(Initiative.state, Initiative.health, Initiative.digest_health)).all()
+    assert rows and all(
+        seen == (health if state == InitiativeState.ACTIVE else None) for state, health, seen in rows
+    )
+    first = message.visible
+    assert "REQ-2" in first.split("Newly blocked")[1].split("\n\n")[0]
 
     rig.tick(FRIDAY + timedelta(weeks=1))
     assert len(rig.fake.posts("C0DIGEST")) == 2 and len(rig.fake.files) == 2
     latest = max(rig.fake.posts("C0DIGEST"), key=lambda m: m.ts)
     assert "week to Fri 13 Mar 2026" in latest.visible
     assert "changes since the digest of Fri 6 Mar" in latest.visible
+    assert "Newly blocked" not in latest.visible  # REQ-2 was blocked then and still is: no news
 
 
 def test_ticks_on_two_replicas_at_once_post_one_digest(rig: Rig) -> None:

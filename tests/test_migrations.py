@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +13,8 @@ from sqlalchemy.engine import make_url
 
 from storage import migrate
 from storage.db import Database
-from storage.models import Base, Initiative
+from storage.models import Base, Health, Initiative
+from storage.types import JSONType, UTCDateTime
 from tests.conftest import TEST_DATABASE_URL
 
 
@@ -158,3 +159,67 @@ def test_upgrading_fills_when_each_done_initiative_was_done(db: Database) -> Non
         ("REQ-3", datetime(2026, 3, 20, tzinfo=UTC)),  # nothing recorded: its last update
         ("REQ-4", None),
     ]
+
+
+def test_upgrading_takes_what_the_last_digest_saw_at_risk_or_blocked(db: Database) -> None:
+    """Until now each digest stored the initiatives it saw at risk or blocked in its summary; the
+    upgrade moves the latest digest's list onto the initiatives (`digest_health`)."""
+    migrate.downgrade(db.engine, "1d6096f91ad8")
+    at = datetime(2026, 2, 20, 15, tzinfo=UTC)
+    digest = sa.table(
+        "digest",
+        sa.column("team_id", sa.String),
+        sa.column("period_start", sa.Date),
+        sa.column("period_end", sa.Date),
+        sa.column("created_at", UTCDateTime()),
+        sa.column("summary", JSONType),
+    )
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO okr (team_id, key, kind, title, period, priority, created_at, updated_at) "
+                "VALUES ('T0FAKE', 'O1', 'objective', 'Grow', '2026-Q1', 3, :at, :at)"
+            ),
+            {"at": at},
+        )
+        okr_id = connection.execute(sa.text("SELECT id FROM okr")).scalar_one()
+        for number, state in ((1, "active"), (2, "active"), (3, "active"), (4, "done")):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO initiative (team_id, number, key, title, description, requester_id, "
+                    "okr_id, impact_level, impact, state, consecutive_misses, created_at, updated_at) "
+                    "VALUES ('T0FAKE', :n, :key, 'Work', '', 'U0DAN', :okr, 2, '', :state, 0, :at, :at)"
+                ),
+                {"n": number, "key": f"REQ-{number}", "okr": okr_id, "state": state, "at": at},
+            )
+        connection.execute(
+            digest.insert(),
+            [
+                {  # an older digest: its list is out of date
+                    "team_id": "T0FAKE",
+                    "period_start": date(2026, 2, 6),
+                    "period_end": date(2026, 2, 13),
+                    "created_at": at - timedelta(weeks=1),
+                    "summary": {"version": 1, "troubled": {"REQ-3": "blocked"}},
+                },
+                {
+                    "team_id": "T0FAKE",
+                    "period_start": date(2026, 2, 13),
+                    "period_end": date(2026, 2, 20),
+                    "created_at": at,
+                    "summary": {
+                        "version": 1,
+                        "troubled": {"REQ-1": "blocked", "REQ-2": "at_risk", "REQ-4": "at_risk"},
+                    },
+                },
+            ],
+        )
+
+    migrate.upgrade(db.engine)
+
+    with db.session() as session:
+        rows = session.execute(
+            sa.select(Initiative.key, Initiative.digest_health).order_by(Initiative.number)
+        ).all()
+    # REQ-4 is done now: it has no health to compare with
+    assert rows == [("REQ-1", Health.BLOCKED), ("REQ-2", Health.AT_RISK), ("REQ-3", None), ("REQ-4", None)]
