@@ -280,6 +280,7 @@ def seed_organisation(
             session.scalars(sa.select(Okr.id).where(Okr.kind == OkrKind.KEY_RESULT).order_by(Okr.id))
         )
     healths = [Health.ON_TRACK, Health.ON_TRACK, Health.AT_RISK, Health.BLOCKED]
+    last_posted = now - timedelta(days=(now.weekday() - 4) % 7 or 7) - timedelta(days=7)
     rows = []
     for n in range(initiatives):
         owner = owner_of(n)
@@ -300,6 +301,7 @@ def seed_organisation(
                 "state": InitiativeState.ACTIVE,
                 "health": healths[n % 4],
                 "health_since": now - timedelta(days=n % 20),
+                "digest_health": healths[n % 4] if now - timedelta(days=n % 20) <= last_posted else None,
                 "cadence": "weekly:mon@09:00",
                 "next_checkin_at": now - timedelta(minutes=1) if n < due else now + timedelta(days=1 + n % 6),
                 "last_checkin_at": now - timedelta(days=7),
@@ -353,16 +355,16 @@ def seed_organisation(
     insert(database, Checkin, checkins)
     insert(database, CheckinUpdate, updates)
     analyze(database)
-    # a workspace that has run for weeks has had its digests: the last one's summary is the baseline
+    # a workspace that has run for weeks has had its digests; the last one stored on each initiative
+    # the health it saw, which is today's for those whose health has not changed since
     with database.session() as session:
-        last_friday = now - timedelta(days=(now.weekday() - 4) % 7 or 7)
         session.add(
             Digest(
                 team_id=TEAM_ID,
-                period_start=(last_friday - timedelta(days=14)).date(),
-                period_end=(last_friday - timedelta(days=7)).date(),
-                created_at=last_friday - timedelta(days=7),
-                summary={"troubled": {}},
+                period_start=(last_posted - timedelta(days=7)).date(),
+                period_end=last_posted.date(),
+                created_at=last_posted,
+                summary={"version": 2},
             )
         )
     return Organisation(kr_ids, ids, [f"REQ-{n + 1}" for n in range(initiatives)])
