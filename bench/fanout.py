@@ -72,7 +72,6 @@ def run(table: Table, kind: str, *, quick: bool = False) -> None:
             keys = Counter(
                 ((c.args.get("metadata") or {}).get("event_payload") or {}).get("key") for c in posts
             )
-            nudged = {k for k in keys if str(k).startswith("checkin:")}  # the digest is posted too
             nudged = {k for k in keys if str(k).startswith("checkin:")}  # the week's digest goes out too
             doubled = sum(1 for n in keys.values() if n > 1)
             runtime.stop()

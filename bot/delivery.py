@@ -213,6 +213,7 @@ class _Claim:
     created_at: datetime
     recovering: bool
     token: str
+    claimed_at: datetime
 
 
 class _Retry(Exception):
@@ -370,6 +371,7 @@ class Deliverer:
                         created_at=row.created_at,
                         recovering=row.state == OutboxState.SENDING,
                         token=token,
+                        claimed_at=now,
                     )
                 )
                 row.state = OutboxState.SENDING
@@ -382,7 +384,11 @@ class Deliverer:
 
     def _renew(self, claim: _Claim) -> bool:
         """Extend this claim's lease just before sending; False if another deliverer took the row
-        over (our lease expired while earlier rows of the batch were slow to send)."""
+        over (our lease expired while earlier rows of the batch were slow to send). Within the first
+        half of the lease nobody can have taken it, and half a lease is left for the send: no
+        round trip then, which halves the database work of a message sent in a steady stream."""
+        if self.clock.now() - claim.claimed_at < self.lease / 2:
+            return True
         with self.db.session() as session:
             still_ours = session.execute(
                 sa.update(Outbox)

@@ -16,6 +16,7 @@ from bot.services import make_client
 from storage.db import Database
 from storage.models import Outbox, OutboxState
 from tests.slackfake import FakeSlack
+from tests.sqlcount import count_statements
 
 TEAM = "T0FAKE"
 
@@ -202,6 +203,35 @@ def test_a_deliverer_whose_lease_expired_mid_batch_does_not_send_what_another_to
     deliverer._deliver(stale, report)  # wakes up: the row is no longer its own
     assert report.handled == 0
     assert [m.text for m in fake.posts("C0TRIAGE")] == ["once"]
+
+
+def test_a_claim_half_its_lease_old_is_renewed_before_its_send_and_cannot_be_taken_over(
+    db, clock, settings, deliverer, fake
+) -> None:
+    post(db, clock, "late", channel="C0TRIAGE", text="once")
+    (claim,) = deliverer._claim()
+    clock.advance(deliverer.lease * 3 / 4)  # the batch was slow: a quarter of the lease is left
+    assert deliverer._renew(claim)
+    (row,) = rows(db)
+    assert row.claimed_until == clock.now() + deliverer.lease  # a whole lease again for the send
+    clock.advance(deliverer.lease / 2)  # past the first lease, within the renewed one
+    other = Deliverer(db, make_client(settings), clock, settings.workspace_defaults())
+    assert other.drain().sent == 0
+
+    report = delivery.DeliveryReport()
+    deliverer._deliver(claim, report)
+    assert report.sent == 1 and [m.text for m in fake.posts("C0TRIAGE")] == ["once"]
+
+
+def test_a_fresh_claim_is_sent_without_a_round_trip_to_renew_it(db, clock, deliverer, fake) -> None:
+    """A batch sent in a steady stream: a message costs its send and one write marking it sent."""
+    post(db, clock, "fresh", channel="C0TRIAGE", text="once")
+    (claim,) = deliverer._claim()
+    report = delivery.DeliveryReport()
+    with count_statements(db.engine) as seen:
+        deliverer._deliver(claim, report)
+    assert report.sent == 1 and fake.posts("C0TRIAGE")
+    assert [s.split()[0] for s in seen.sql if not s.startswith(("PRAGMA", "SET"))] == ["UPDATE"]
 
 
 def test_after_a_crash_before_send_the_message_is_sent_when_the_lease_expires(
