@@ -284,6 +284,7 @@ def seed_organisation(
     rows = []
     for n in range(initiatives):
         owner = owner_of(n)
+        health_since = now - timedelta(days=n % 20)
         rows.append(
             {
                 "team_id": TEAM_ID,
@@ -300,8 +301,8 @@ def seed_organisation(
                 "impact": "",
                 "state": InitiativeState.ACTIVE,
                 "health": healths[n % 4],
-                "health_since": now - timedelta(days=n % 20),
-                "digest_health": healths[n % 4] if now - timedelta(days=n % 20) <= last_posted else None,
+                "health_since": health_since,
+                "digest_health": healths[n % 4] if health_since <= last_posted else None,
                 "cadence": "weekly:mon@09:00",
                 "next_checkin_at": now - timedelta(minutes=1) if n < due else now + timedelta(days=1 + n % 6),
                 "last_checkin_at": now - timedelta(days=7),

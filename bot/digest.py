@@ -39,7 +39,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 from zoneinfo import ZoneInfo
@@ -603,9 +603,21 @@ class _Okrs:
         found = self._root[okr_id]
         return self.by_id[found] if found is not None else None
 
+    @cached_property
+    def trees(self) -> dict[int, list[int]]:
+        """Objective id -> the ids of the OKRs under it, itself included, for the objectives the
+        digest covers (not archived before the period)."""
+        trees: dict[int, list[int]] = defaultdict(list)
+        for okr_id in self.by_id:
+            root = self.root(okr_id)
+            if root is not None:
+                trees[root.id].append(okr_id)
+        return trees
+
+    @cached_property
     def live_ids(self) -> list[int]:
         """Ids of the OKRs the digest covers (not under an objective archived before the period)."""
-        return [okr_id for okr_id in self.by_id if self.root(okr_id) is not None]
+        return [okr_id for ids in self.trees.values() for okr_id in ids]
 
     def objectives(self) -> list[Okr]:
         return [o for o in self.by_id.values() if o.parent_id is None and self.root(o.id) is not None]
@@ -838,7 +850,7 @@ def build(
         )
         .join(Initiative, Initiative.id == Checkin.initiative_id)
         .where(
-            Initiative.okr_id.in_(okrs.live_ids()),
+            Initiative.okr_id.in_(okrs.live_ids),
             Checkin.team_id == team_id,
             Checkin.slot_at > start,
             Checkin.slot_at <= end,
@@ -910,15 +922,10 @@ def _named_lists_parameters(
 ) -> dict[str, Any]:
     """The parameters of `_named_lists`: the period, since when a change is news, and each
     objective's OKRs (itself included) as one JSON object."""
-    tree: dict[int, list[int]] = defaultdict(list)
-    for okr_id in okrs.by_id:
-        root = okrs.root(okr_id)
-        if root is not None:
-            tree[root.id].append(okr_id)
     return {
         **_period_parameters(team_id, period),
         "cutoff": _cutoff(previous, period),
-        "objectives": json_object({o: id_list(dialect, ids) for o, ids in tree.items()}),
+        "objectives": json_object({o: id_list(dialect, ids) for o, ids in okrs.trees.items()}),
     }
 
 
@@ -1179,7 +1186,7 @@ def _decisions(
             Escalation.team_id == team_id,
             Escalation.resolved_at.is_(None),
             Escalation.level >= 3,
-            waiter.okr_id.in_(okrs.live_ids()),
+            waiter.okr_id.in_(okrs.live_ids),
         )
         .order_by(Escalation.level_at, Escalation.id)
         .limit(DECISION_LIMIT)
@@ -1196,7 +1203,7 @@ def _decisions(
             Initiative.team_id == team_id,
             Initiative.state == InitiativeState.PROPOSED,
             Initiative.created_at <= period.start,
-            Initiative.okr_id.in_(okrs.live_ids()),
+            Initiative.okr_id.in_(okrs.live_ids),
         )
         .order_by(Initiative.created_at, Initiative.number)
         .limit(DECISION_LIMIT)
