@@ -16,8 +16,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
 from bench.harness import SIGNING_SECRET
-from bot.server import EVENTS_PATH, make_server
-from bot.views.intake import IntakeCallback
+from bot.app.server import EVENTS_PATH, make_server
+from bot.intake.views import IntakeCallback
 from tests.slackfake import BOT_TOKEN
 
 

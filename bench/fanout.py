@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from bench.harness import Table, fresh_database, populate, seed_organisation, settings_for
-from bot.runtime import Runtime
-from bot.tick import tick
+from bot.app.runtime import Runtime
+from bot.app.tick import tick
 from storage.db import Database
 from storage.models import Outbox, OutboxState
 from tests.slackfake import FakeSlack, SlackRateLimits

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bot.config import Settings
+from bot.core.config import Settings
 from storage import migrate
 from storage.db import Database
 from storage.models import (
@@ -379,7 +379,7 @@ class Server:
     """A WSGI app behind waitress (the production server) on a loopback port, in a thread."""
 
     def __init__(self, wsgi: Any, threads: int = 8) -> None:
-        from bot.server import make_server
+        from bot.app.server import make_server
 
         self.server = make_server(wsgi, "127.0.0.1", 0, threads)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"

@@ -33,8 +33,8 @@ from bench.harness import (
     seed_organisation,
     start_fake,
 )
-from bot.server import EVENTS_PATH
-from bot.views.intake import IntakeBlock, IntakeMeta, intake_modal
+from bot.app.server import EVENTS_PATH
+from bot.intake.views import IntakeBlock, IntakeMeta, intake_modal
 from storage.db import Database
 from tests.processes import ROOT, clean_env, free_port
 from tests.slackfake import BOT_TOKEN

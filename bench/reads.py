@@ -26,10 +26,10 @@ import sqlalchemy as sa
 from bench.harness import SIGNING_SECRET, Server, Table, fresh_database, seed_organisation
 from bench.harness import populate as populate_fake
 from bench.harness import settings_for as bench_settings
-from bot import digest
-from bot.runtime import Runtime
-from bot.server import EVENTS_PATH, ThroughlineWSGI
-from bot.views import digest as digest_views
+from bot.app.runtime import Runtime
+from bot.app.server import EVENTS_PATH, ThroughlineWSGI
+from bot.digest import service as digest
+from bot.digest import views as digest_views
 from storage.db import Database
 from storage.models import HealthCheckpoint
 from tests.slackfake import FakeSlack

@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from bench.harness import Table, analyze, fresh_database, insert, populate, seed_organisation, settings_for
-from bot import checkins, digest
-from bot.runtime import Runtime
-from bot.tick import tick
+from bot.app.runtime import Runtime
+from bot.app.tick import tick
+from bot.checkins import service as checkins
+from bot.digest import service as digest
 from storage.db import Database
 from storage.models import (
     Checkin,

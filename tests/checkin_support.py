@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bot import checkins
-from bot.config import WorkspaceSettings
+from bot.checkins import service as checkins
+from bot.core.config import WorkspaceSettings
 from storage.db import Database
 from storage.models import Checkin, Initiative, InitiativeState, Okr, Person
 from tests import factories as f

@@ -24,10 +24,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bot.clock import FixedClock
-from bot.config import Settings
-from bot.runtime import Runtime
-from bot.server import EVENTS_PATH, ThroughlineWSGI, make_server
+from bot.app.runtime import Runtime
+from bot.app.server import EVENTS_PATH, ThroughlineWSGI, make_server
+from bot.core.clock import FixedClock
+from bot.core.config import Settings
 from storage import migrate
 from storage.db import Database
 from storage.models import Base

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.authz import POLICY, Action, Role, Subject, can, require
-from bot.config import WorkspaceSettings
-from bot.errors import NotAllowed
+from bot.core.authz import POLICY, Action, Role, Subject, can, require
+from bot.core.config import WorkspaceSettings
+from bot.core.errors import NotAllowed
 
 WS = WorkspaceSettings(triage_leads=["U0LEAD"], admins=["U0ADMIN"], governance_members=["U0GOV"])
 SUBJECT = Subject(

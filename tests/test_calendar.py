@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.calendar import Cadence, CadenceKind, WorkCalendar, latest_slot, next_slot, slots
+from bot.core.calendar import Cadence, CadenceKind, WorkCalendar, latest_slot, next_slot, slots
 
 NONE = WorkCalendar()
 

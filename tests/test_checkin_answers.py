@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.views import checkins as views
+from bot.checkins import views
 from storage.models import (
     CheckinStatus,
     CheckinUpdate,

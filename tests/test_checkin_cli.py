@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.config import WorkspaceSettings
+from bot.core.config import WorkspaceSettings
 from storage.db import Database
 from tests.checkin_support import nudges, seed
 from tests.slackfake import BOT_TOKEN, FakeSlack

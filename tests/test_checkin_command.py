@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.checkin_command import CheckinCommand, CommandKind, parse
-from bot.errors import Invalid
+from bot.checkins.command import CheckinCommand, CommandKind, parse
+from bot.core.errors import Invalid
 from storage.models import CheckinStatus
 from tests.checkin_support import checkin_rows, initiative, local, notices, nudges, seed
 from tests.conftest import Rig

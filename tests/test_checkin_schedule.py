@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from bot.config import Settings
-from bot.tick import tick
+from bot.app.tick import tick
+from bot.core.config import Settings
 from storage.models import CheckinStatus, Initiative, InitiativeState, Person
 from tests import factories as f
 from tests.checkin_support import checkin_rows, initiative, key_of, local, nudges, post_count, reminders, seed
@@ -179,7 +179,7 @@ def test_the_same_tick_twice_sends_once(rig: Rig) -> None:
 
 
 def test_a_crash_after_enqueueing_never_sends_the_slot_twice(rig: Rig, settings: Settings) -> None:
-    from bot.runtime import Runtime
+    from bot.app.runtime import Runtime
 
     seed(rig.db, rig.services.defaults, owner="U0ALICE")
     at = local("Europe/Berlin", 2026, 3, 2, 9)
@@ -202,7 +202,7 @@ def test_two_ticks_at_once_send_one_dm_per_owner_per_slot(rig: Rig, settings: Se
     """Two replicas (their own engines and deliverers) tick the same instant concurrently."""
     import threading
 
-    from bot.runtime import Runtime
+    from bot.app.runtime import Runtime
 
     for owner in OWNERS:
         for _ in range(3):

@@ -10,11 +10,13 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from bot import checkin_answers, checkins, typed
-from bot.checkin_answers import UpdateInput
-from bot.config import WorkspaceSettings
-from bot.errors import DomainError, Invalid, InvalidFields
-from bot.views.checkins import UpdateBlock
+from bot.checkins import answers as checkin_answers
+from bot.checkins import service as checkins
+from bot.checkins.answers import UpdateInput
+from bot.checkins.views import UpdateBlock
+from bot.core.config import WorkspaceSettings
+from bot.core.errors import DomainError, Invalid, InvalidFields
+from bot.core.text import clean
 from storage.db import Database
 from storage.models import CheckinUpdate, Outbox
 from tests import factories as f
@@ -142,7 +144,7 @@ def test_an_update_is_recorded_or_refused_on_its_field(
         else:
             event("recorded")
             (update,) = s.scalars(sa.select(CheckinUpdate))
-            assert update.moved == typed.clean(moved) and update.blockers == typed.clean(blockers)
+            assert update.moved == clean(moved) and update.blockers == clean(blockers)
             for payload in s.scalars(sa.select(Outbox.payload)):
                 assert live_injections(payload) == [], payload
         finally:
@@ -154,7 +156,7 @@ def test_an_update_is_recorded_or_refused_on_its_field(
 @example(reason="\x00")
 @example(reason="late\x00 again")
 def test_a_snooze_reason_is_kept_as_typed_and_shown_escaped(db: Database, reason: str) -> None:
-    from bot.views import checkins as views
+    from bot.checkins import views
 
     with Session(db.engine) as s:
         key = _world(s)
@@ -171,7 +173,7 @@ def test_a_snooze_reason_is_kept_as_typed_and_shown_escaped(db: Database, reason
         except DomainError as exc:
             assert isinstance(exc, Invalid) and ("Say why" in exc.message or "under 500" in exc.message)
         else:
-            assert result.reason == " ".join(typed.clean(reason).split())
+            assert result.reason == " ".join(clean(reason).split())
             assert live_injections({"text": views.snoozed(result)}) == []
         finally:
             s.rollback()

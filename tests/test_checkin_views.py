@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block
 
-from bot.checkins import SlotItem, SlotMessage
-from bot.views import checkins as views
+from bot.checkins import views
+from bot.checkins.service import SlotItem, SlotMessage
 from storage.models import CheckinStatus, Health, InitiativeState
 from tests.conftest import START
 from tests.slackfake import MESSAGE_BLOCK_LIMIT, validate_blocks

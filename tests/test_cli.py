@@ -146,7 +146,7 @@ def test_outbox_lists_parked_messages_and_retry_requeues_them(tmp_path: Path, fa
     assert run_cli("db", "upgrade", env=env).returncode == 0
     from datetime import UTC, datetime
 
-    from bot import delivery
+    from bot.outbox import delivery
     from storage.db import Database
 
     database = Database(env["DATABASE_URL"])

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.config import ConfigError, Settings, WorkspaceSettings, load_settings
+from bot.core.config import ConfigError, Settings, WorkspaceSettings, load_settings
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot import delivery, redelivery
-from bot.clock import FixedClock
+from bot.core.clock import FixedClock
+from bot.outbox import delivery
+from bot.slack import redelivery
 from tests.conftest import TEST_DATABASE_URL, Rig, make_settings
 from tests.slackfake import FakeSlack
 from tests.tcpproxy import TcpProxy

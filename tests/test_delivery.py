@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot import delivery
-from bot.clock import FixedClock
-from bot.config import Settings
-from bot.delivery import Deliverer
-from bot.services import make_client
+from bot.core.clock import FixedClock
+from bot.core.config import Settings
+from bot.core.services import make_client
+from bot.outbox import delivery
+from bot.outbox.delivery import Deliverer
 from storage.db import Database
 from storage.models import Outbox, OutboxState
 from tests.slackfake import FakeSlack

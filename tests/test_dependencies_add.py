@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from bot import dependencies
-from bot.config import WorkspaceSettings
-from bot.errors import Invalid, NotAllowed
+from bot.core.config import WorkspaceSettings
+from bot.core.errors import Invalid, NotAllowed
+from bot.dependencies import service as dependencies
 from storage.db import Database
 from storage.models import Event, Outbox
 from tests import factories as f

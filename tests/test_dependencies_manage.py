@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot import dependencies, escalation
-from bot.config import WorkspaceSettings
-from bot.errors import Conflict, InvalidFields, NotAllowed, NotFound
+from bot.core.config import WorkspaceSettings
+from bot.core.errors import Conflict, InvalidFields, NotAllowed, NotFound
+from bot.dependencies import service as dependencies
+from bot.escalation import service as escalation
 from storage.db import Database
 from storage.models import Dependency, DependencyState, Escalation, Event, Outbox
 from tests import factories as f

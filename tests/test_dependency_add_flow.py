@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from slack_sdk.models.blocks import ActionsBlock
 from slack_sdk.models.views import View
 
-from bot.views.common import plain
-from bot.views.dependencies import add_button
+from bot.blockkit.blocks import plain
+from bot.dependencies.views import add_button
 from storage.models import Dependency, InitiativeState
 from tests import factories as f
 from tests.conftest import START, Rig

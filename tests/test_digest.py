@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 from matplotlib import image as mpimg
 
-from bot import chart, digest
-from bot.config import WorkspaceSettings
-from bot.digest import HealthCounts, Pace
-from bot.views import digest as views
-from bot.views.common import MESSAGE_BLOCKS, SECTION_LIMIT
+from bot.blockkit.blocks import MESSAGE_BLOCKS, SECTION_LIMIT
+from bot.core.config import WorkspaceSettings
+from bot.digest import chart, views
+from bot.digest import service as digest
+from bot.digest.service import HealthCounts, Pace
 from storage.db import Database
 from storage.models import Digest, Health, Initiative, InitiativeState
 from tests import digest_org
@@ -310,7 +310,7 @@ def test_a_broken_or_unsafe_override_falls_back_to_the_packaged_template(
         "{{ digest.__class__.__init__.__globals__ }}{{ ''.__class__.__mro__ }}"
     )
     (tmp_path / "digest" / "footer.md.j2").write_text("{{ digest.intake / 0 }}")
-    with caplog.at_level(logging.ERROR, logger="bot.views.digest"):
+    with caplog.at_level(logging.ERROR, logger="bot.digest.views"):
         rendered = views.render(build(org), tmp_path)
     text = views.as_text(rendered.blocks)
     assert "This week at a glance" in text and "Decisions needed (2)" in text
@@ -331,7 +331,7 @@ def test_overrides_that_render_nothing_leave_their_block_out(org: Database, tmp_
 
 
 def test_the_template_dir_setting_is_read_from_the_environment(monkeypatch, tmp_path: Path) -> None:
-    from bot.config import load_settings
+    from bot.core.config import load_settings
 
     monkeypatch.setenv("THROUGHLINE_TEMPLATE_DIR", str(tmp_path))
     assert load_settings().template_dir == tmp_path

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bot.workspaces import ensure_workspace
+from bot.core.workspaces import ensure_workspace
 from storage import migrate
 from storage.db import Database
 from storage.models import Digest, Outbox

@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import digest
-from bot.config import WorkspaceSettings
-from bot.digest import (
+from bot.blockkit.blocks import MESSAGE_BLOCKS, SECTION_LIMIT
+from bot.core.config import WorkspaceSettings
+from bot.digest import service as digest
+from bot.digest import views
+from bot.digest.service import (
     Changes,
     DigestData,
     HealthCounts,
@@ -24,8 +26,6 @@ from bot.digest import (
     Period,
     Stall,
 )
-from bot.views import digest as views
-from bot.views.common import MESSAGE_BLOCKS, SECTION_LIMIT
 from storage.models import Health
 from tests.slackfake import broadcasts, validate_blocks
 

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from bot import chart, digest
-from bot.views import digest as views
-from bot.views.common import MESSAGE_BLOCKS, SECTION_LIMIT
+from bot.blockkit.blocks import MESSAGE_BLOCKS, SECTION_LIMIT
+from bot.digest import chart, views
+from bot.digest import service as digest
 from storage.db import Database
 from storage.models import (
     Checkin,

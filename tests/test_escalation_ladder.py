@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
-from bot import tick
-from bot.clock import FixedClock
+from bot.app import tick
+from bot.core.clock import FixedClock
 from storage.models import (
     Dependency,
     DependencyState,
@@ -327,7 +327,7 @@ def test_the_tick_pass_reads_a_constant_number_of_statements(rig: Rig) -> None:
             a = f.initiative(s, okr, now=START, last_checkin_at=START)
             b = f.initiative(s, okr, now=START, owner_id="U0BOB", last_checkin_at=START)
             f.dependency(s, a, b, now=START, needed_by=date(2026, 4, 1))
-    from bot import escalation
+    from bot.escalation import service as escalation
 
     with count_statements(rig.db.engine) as seen:
         counts = escalation.run(rig.services, day(2))
@@ -340,7 +340,7 @@ def test_the_tick_pass_reads_a_constant_number_of_statements(rig: Rig) -> None:
 
 def test_a_check_in_can_resolve_at_once_without_waiting_for_the_tick(rig: Rig) -> None:
     """What the check-in feature calls after an answer: `escalation.reevaluate_provider`."""
-    from bot import escalation
+    from bot.escalation import service as escalation
 
     world = build(rig.db, "blocked")
     for n in (2, 4, 9):
@@ -367,7 +367,7 @@ def test_a_check_in_can_resolve_at_once_without_waiting_for_the_tick(rig: Rig) -
 
 def _answer(rig: Rig, key: str, owner: str, choice: str, at: datetime) -> None:
     """`owner` posts an Update on `key` at `at` (done, on track, at risk...)."""
-    from bot import checkin_answers
+    from bot.checkins import answers as checkin_answers
 
     rig.clock.set(at)
     with rig.db.session() as s:
@@ -409,7 +409,7 @@ def test_when_either_side_is_done_the_dependency_closes_and_stops_escalating(
 
 
 def test_a_declined_request_stops_waiting(rig: Rig) -> None:
-    from bot import intake
+    from bot.intake import service as intake
 
     world = build(rig.db, "overdue")
     with rig.db.session() as s:
@@ -455,7 +455,7 @@ def test_a_dependency_left_open_on_a_closed_initiative_is_closed_by_the_tick(rig
 
 
 def test_handing_over_a_provider_whose_owner_missed_check_ins_ends_that_stall(rig: Rig) -> None:
-    from bot import checkins
+    from bot.checkins import service as checkins
 
     world = build(rig.db, "missed")
     rig.tick(day(2))  # "REQ-2's owner missed 2 check-ins in a row": level 1

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.escalation import AffectedLine, CheckinLine, EscalationCard, Side, StallLine
-from bot.views import escalation as views
+from bot.escalation import views
+from bot.escalation.service import AffectedLine, CheckinLine, EscalationCard, Side, StallLine
 from storage.models import Health, InitiativeState
 from tests.slackfake import MESSAGE_BLOCK_LIMIT, broadcasts, validate_blocks, validate_view
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import mrkdwn
+from bot.core import mrkdwn
 from tests.hostile import INJECTIONS, live_injections
 
 

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.home import settings_block
-from bot.views.dependencies import DependencyBlock
-from bot.views.escalation import EscalationBlock
-from bot.views.intake import AnswerBlock, AskBlock, DeclineBlock, IntakeBlock
-from bot.views.okrs import OkrBlock
+from bot.dependencies.views import DependencyBlock
+from bot.escalation.views import EscalationBlock
+from bot.home.service import settings_block
+from bot.intake.views import AnswerBlock, AskBlock, DeclineBlock, IntakeBlock
+from bot.okrs.views import OkrBlock
 from tests import factories as f
 from tests.checkin_support import seed as seed_checkin
 from tests.conftest import START, Rig

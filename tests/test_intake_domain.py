@@ -10,11 +10,12 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 
-from bot import intake, typed
-from bot.config import WorkspaceSettings
-from bot.errors import Conflict, InvalidFields, NotAllowed
-from bot.intake import RequestForm
-from bot.views.intake import IntakeBlock
+from bot.core.config import WorkspaceSettings
+from bot.core.errors import Conflict, InvalidFields, NotAllowed
+from bot.core.text import clean, one_line
+from bot.intake import service as intake
+from bot.intake.service import RequestForm
+from bot.intake.views import IntakeBlock
 from storage.db import Database
 from storage.models import Initiative, InitiativeState, Okr, Outbox
 from tests import factories as f
@@ -69,11 +70,11 @@ def test_user_text_never_comes_back_live(
         made = submit(db, request)
     except InvalidFields as exc:
         assert set(exc.errors) <= {IntakeBlock.TITLE, IntakeBlock.DESCRIPTION}
-        assert not typed.one_line(title) or not typed.clean(description)
+        assert not one_line(title) or not clean(description)
         return
     with db.session() as s:
         item = s.get(Initiative, made.id)
-        assert item is not None and item.title == typed.one_line(title)  # stored as typed
+        assert item is not None and item.title == one_line(title)  # stored as typed
         payloads = s.scalars(sa.select(Outbox.payload).where(Outbox.key.like(f"request:{made.id}:%"))).all()
     assert len(payloads) == 2
     for payload in payloads:

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot import intake, workspaces
-from bot.intake import NO_OKR
-from bot.views.intake import AcceptBlock, AnswerBlock, AskBlock, DeclineBlock, IntakeBlock
+from bot.core import workspaces
+from bot.intake import service as intake
+from bot.intake.service import NO_OKR
+from bot.intake.views import AcceptBlock, AnswerBlock, AskBlock, DeclineBlock, IntakeBlock
 from storage.models import (
     Dependency,
     Event,

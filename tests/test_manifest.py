@@ -29,7 +29,7 @@ def test_manifest_validates_against_slacks_schema() -> None:
 
 def _registered(pattern: str) -> set[str]:
     found: set[str] = set()
-    for path in (ROOT / "handlers").glob("*.py"):
+    for path in (ROOT / "bot").rglob("*.py"):
         found |= set(re.findall(pattern, path.read_text()))
     return found
 

@@ -9,10 +9,11 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import okr_files, okrs
-from bot.config import WorkspaceSettings
-from bot.errors import Conflict, InvalidFields, NotAllowed, NotFound
-from bot.okrs import ChangeKind, OkrCommandKind, SourceRow
+from bot.core.config import WorkspaceSettings
+from bot.core.errors import Conflict, InvalidFields, NotAllowed, NotFound
+from bot.okrs import files as okr_files
+from bot.okrs import service as okrs
+from bot.okrs.service import ChangeKind, OkrCommandKind, SourceRow
 from storage.db import Database
 from storage.models import Event, Okr
 from tests import factories as f

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot.views.okrs import OkrBlock
+from bot.okrs.views import OkrBlock
 from storage.models import Okr
 from tests import factories as f
 from tests.conftest import START, Rig

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import people
-from bot.services import make_client
+from bot.core import people
+from bot.core.services import make_client
 from tests.conftest import START
 
 

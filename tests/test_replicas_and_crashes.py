@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot import workspaces
-from bot.clock import SystemClock
+from bot.core import workspaces
+from bot.core.clock import SystemClock
 from storage.db import Database
 from storage.models import Checkin, Health, Initiative, InitiativeState, Outbox, OutboxState
 from tests import factories as f

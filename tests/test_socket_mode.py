@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from websockets.sync.server import ServerConnection, serve
 
-from bot.clock import FixedClock
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
+from bot.core.clock import FixedClock
 from tests.conftest import make_settings
 from tests.slackfake import APP_TOKEN, FakeSlack
 

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot import dependencies
-from bot.config import WorkspaceSettings
-from bot.dependencies import StallCause, stall_causes
+from bot.core.config import WorkspaceSettings
+from bot.dependencies import service as dependencies
+from bot.dependencies.service import StallCause, stall_causes
 from storage.db import Database
 from storage.models import Dependency, DependencyState, Health, Initiative, InitiativeState
 from tests import factories as f

@@ -11,9 +11,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from bot import status
-from bot.config import WorkspaceSettings
-from bot.status import HealthCounts, OkrNotFound, OkrOverview, QueryKind, parse_query
+from bot.core.config import WorkspaceSettings
+from bot.status import service as status
+from bot.status.service import HealthCounts, OkrNotFound, OkrOverview, QueryKind, parse_query
 from storage.db import Database
 from storage.models import CheckinStatus, DependencyState, Health, InitiativeState
 from tests import factories as f

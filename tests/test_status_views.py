@@ -15,9 +15,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from bot.config import WorkspaceSettings
-from bot.home import HomeData, HomePages
-from bot.status import (
+from bot.core.config import WorkspaceSettings
+from bot.home import views as home_views
+from bot.home.service import HomeData, HomePages
+from bot.status import card as card_views
+from bot.status import views as status_views
+from bot.status.service import (
     Card,
     DependencyLine,
     DueCheckin,
@@ -28,9 +31,6 @@ from bot.status import (
     SearchResult,
     WaitingLine,
 )
-from bot.views import card as card_views
-from bot.views import home as home_views
-from bot.views import status as status_views
 from storage.models import (
     Checkin,
     CheckinStatus,

@@ -8,7 +8,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from bot import workspaces
+from bot.core import workspaces
 from storage.db import Database
 from storage.models import Workspace
 from tests.conftest import ON_POSTGRES, START

@@ -9,9 +9,10 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot import digest, workspaces
-from bot.server import EVENTS_PATH
-from bot.views.intake import TriageAction
+from bot.app.server import EVENTS_PATH
+from bot.core import workspaces
+from bot.digest import service as digest
+from bot.intake.views import TriageAction
 from storage.models import Health, Initiative, InitiativeState
 from tests import factories as f
 from tests.conftest import SIGNING_SECRET, START, Rig

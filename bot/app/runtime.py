@@ -1,0 +1,119 @@
+"""A running Throughline: database, Slack client, delivery worker, scheduler and the bolt app."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Executor
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from sqlalchemy.exc import OperationalError
+
+from bot.app.factory import create_app
+from bot.app.tick import TickReport, tick
+from bot.core.clock import Clock, SystemClock
+from bot.core.config import ConfigError, Settings
+from bot.core.services import Services, make_client
+from bot.outbox.delivery import Deliverer, DeliveryWorker, Pace, watch_commits
+from storage import migrate
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        client: WebClient | None = None,
+        listener_executor: Executor | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.db = Database(settings.database_url)
+        self.client = client or make_client(settings)
+        self.deliverer = Deliverer(
+            self.db,
+            make_client(settings, retry_rate_limits=False) if client is None else client,
+            self.clock,
+            settings.workspace_defaults(),
+            lease=timedelta(seconds=settings.delivery_lease_seconds),
+            pace=Pace(settings.slack_post_rate, settings.slack_post_burst),
+        )
+        self.worker = DeliveryWorker(self.deliverer)
+        watch_commits(self.db, self.worker.kick)
+        self.services = Services(
+            settings=settings, db=self.db, clock=self.clock, client=self.client, kick=self.worker.kick
+        )
+        self._listener_executor = listener_executor
+        self._scheduler: Any = None
+
+    @cached_property
+    def app(self) -> App:
+        """The bolt app (built on first use: it checks the token with auth.test)."""
+        return create_app(
+            self.settings,
+            self.db,
+            client=self.client,
+            clock=self.clock,
+            kick=self.worker.kick,
+            listener_executor=self._listener_executor,
+        )
+
+    def socket_mode_handler(self, *, ping_interval: float = 10) -> Any:
+        """The Socket Mode connection for `throughline run`: reconnects by itself after a drop
+        (a new URL from apps.connections.open each time)."""
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        if self.settings.slack_app_token is None:
+            raise ConfigError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token")
+        return SocketModeHandler(
+            self.app,
+            self.settings.slack_app_token.get_secret_value(),
+            web_client=self.client,
+            auto_reconnect_enabled=True,
+            ping_interval=ping_interval,
+        )
+
+    def prepare_database(self, migrate_now: bool | None = None) -> None:
+        """Migrate (the default) or refuse to start on a schema behind this version."""
+        should_migrate = self.settings.migrate_on_start if migrate_now is None else migrate_now
+        try:
+            if should_migrate:
+                migrate.upgrade(self.db.engine)
+            elif not migrate.is_current(self.db.engine):
+                raise ConfigError(
+                    f"the database is at schema revision {migrate.current_revision(self.db.engine)} but "
+                    f"this Throughline needs {migrate.head_revision()}: run `throughline db upgrade` "
+                    "(or set THROUGHLINE_MIGRATE_ON_START=true)"
+                )
+        except OperationalError as exc:
+            raise ConfigError(f"DATABASE_URL: cannot reach the database ({_first_line(exc)})") from None
+
+    def tick(self, now: datetime | None = None) -> TickReport:
+        return tick(self.services, now or self.clock.now(), self.deliverer)
+
+    def start_background(self, *, scheduler: bool = True) -> None:
+        from bot.app.scheduler import start_scheduler
+
+        self.worker.start()
+        if scheduler:
+            self._scheduler = start_scheduler(
+                self.tick, self.settings.tick_seconds, first_in=min(5.0, self.settings.tick_seconds)
+            )
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        self.worker.stop()
+        self.db.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,713 @@
+"""Durable delivery: every message the bot sends on its own is an outbox row first.
+
+`enqueue` stores a message under an idempotency key (a second enqueue with the same key is a
+no-op), in the caller's transaction: the message exists if and only if the change that caused it
+was committed. A `Deliverer` then claims due rows, sends them with slack_sdk (whose retry handlers
+already wait out 429 `Retry-After`, 5xx and connection errors for a few attempts), and marks them.
+
+The one window: a process that dies after Slack accepted a post and before the row is marked
+`sent` leaves the row `sending` with a lease. When the lease expires, the next deliverer does not
+post blindly: it first looks in the conversation's history for a message carrying the row's key in
+its metadata and, if it finds one, marks the row sent. A file (the digest chart) carries no
+metadata, so for an upload it looks where the file was going (the thread, or the channel) for a
+file of the row's name and title shared since the row was made. Everything is therefore sent at
+most once even across a kill -9.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.models.blocks import Block
+from sqlalchemy import event
+from sqlalchemy.orm import Session, aliased
+
+from bot.core import mrkdwn
+from bot.core.clock import Clock
+from bot.core.config import WorkspaceSettings
+from bot.core.workspaces import settings_for
+from storage.db import Database, insert_ignore, skip_locked
+from storage.models import Outbox, OutboxState
+
+log = logging.getLogger(__name__)
+
+POST, UPDATE, UPLOAD = "post", "update", "upload"
+METADATA_EVENT = "throughline_outbox"
+NOTICE_PREFIX = "notice:"
+
+# Errors that no retry can fix: the row is parked and an admin is told once.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "user_not_found",
+        "users_not_found",
+        "account_inactive",
+        "is_archived",
+        "cannot_dm_bot",
+        "user_disabled",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "no_text",
+        "message_not_found",
+        "cant_update_message",
+        "restricted_action",
+        "channel_is_archived",
+    }
+)
+MAX_BACKOFF = timedelta(hours=1)
+_EARLIER = aliased(Outbox, name="earlier")  # another row of the outbox, in the claim's query
+
+
+def _blocks(blocks: Sequence[Block | dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    if not blocks:
+        return None
+    # to_dict() runs slack_sdk's validation: a bad block fails here, in the domain, not at Slack
+    return [b.to_dict() if isinstance(b, Block) else dict(b) for b in blocks]
+
+
+def _add(
+    session: Session,
+    team_id: str,
+    key: str,
+    method: str,
+    channel: str | None,
+    ref_key: str | None,
+    payload: dict[str, Any],
+    now: datetime,
+) -> bool:
+    inserted = insert_ignore(
+        session,
+        Outbox,
+        {
+            "team_id": team_id,
+            "key": key[:200],
+            "method": method,
+            "channel": channel,
+            "ref_key": ref_key,
+            "payload": payload,
+            "state": OutboxState.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
+        ["team_id", "key"],
+    )
+    if inserted:
+        session.info["outbox_dirty"] = True
+    return inserted
+
+
+def enqueue(
+    session: Session,
+    *,
+    team_id: str,
+    key: str,
+    channel: str,
+    text: str,
+    now: datetime,
+    blocks: Sequence[Block | dict[str, Any]] | None = None,
+    thread_of: str | None = None,
+) -> bool:
+    """Store a post to `channel` (a channel id, or a user id for a DM). `text` is the notification
+    fallback and must already be escaped mrkdwn. With `thread_of`, the post goes in the thread of
+    the message sent under that key. Returns False if `key` was enqueued before (nothing changes)."""
+    payload = {"text": text, "blocks": _blocks(blocks), "thread": thread_of is not None}
+    return _add(session, team_id, key, POST, channel, thread_of, payload, now)
+
+
+def enqueue_update(
+    session: Session,
+    *,
+    team_id: str,
+    key: str,
+    of: str,
+    text: str,
+    now: datetime,
+    blocks: Sequence[Block | dict[str, Any]] | None = None,
+) -> bool:
+    """Store an edit (chat.update) of the message sent under key `of`; sent after it, in order."""
+    payload = {"text": text, "blocks": _blocks(blocks)}
+    return _add(session, team_id, key, UPDATE, None, of, payload, now)
+
+
+def enqueue_upload(
+    session: Session,
+    *,
+    team_id: str,
+    key: str,
+    channel: str,
+    filename: str,
+    title: str,
+    content: bytes,
+    now: datetime,
+    thread_of: str | None = None,
+    comment: str | None = None,
+) -> bool:
+    """Store a file upload (files upload v2), optionally into the thread of another outbox message."""
+    payload = {
+        "filename": filename,
+        "title": title,
+        "content": base64.b64encode(content).decode("ascii"),
+        "comment": comment,
+    }
+    return _add(session, team_id, key, UPLOAD, channel, thread_of, payload, now)
+
+
+def watch_commits(db: Database, kick: Callable[[], None]) -> None:
+    """Call `kick` after any commit that enqueued a message, so delivery starts at once."""
+
+    @event.listens_for(db._sessions, "after_commit")
+    def _after_commit(session: Session) -> None:
+        if session.info.pop("outbox_dirty", False):
+            kick()
+
+    @event.listens_for(db._sessions, "after_rollback")
+    def _after_rollback(session: Session) -> None:
+        session.info.pop("outbox_dirty", None)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    parked: int = 0
+    waiting: int = 0  # rows whose referenced message is not sent yet
+    errors: list[str] = field(default_factory=list)
+
+    def __iadd__(self, other: DeliveryReport) -> DeliveryReport:
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.parked += other.parked
+        self.waiting += other.waiting
+        self.errors += other.errors
+        return self
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retrying + self.parked + self.waiting
+
+
+@dataclass(frozen=True)
+class _Claim:
+    id: int
+    team_id: str
+    key: str
+    method: str
+    channel: str | None
+    ref_key: str | None
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+    recovering: bool
+    token: str
+    claimed_at: datetime
+
+
+class _Retry(Exception):
+    def __init__(self, error: str, after: timedelta | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.after = after
+
+
+class _Park(Exception):
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class _Wait(Exception):
+    pass
+
+
+class Pace:
+    """Paces what the bot sends to Slack's workspace ceiling: a token bucket of `rate` messages a
+    second with bursts of `burst`, and, when Slack answers 429 anyway, a pause for its Retry-After
+    (every sender waits, since the limit is the workspace's). One per process, thread-safe.
+
+    Real time on purpose: rate limits are about seconds on the wall, not the domain's clock."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.rate = rate
+        self.burst = max(1, burst)
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tokens = float(self.burst)
+        self._stamp = monotonic()
+        self._paused_until = 0.0
+
+    def acquire(self) -> float:
+        """Take one token, waiting for it; returns how long it waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._monotonic()
+                if now > self._stamp:
+                    self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+                    self._stamp = now
+                if now >= self._paused_until and self._tokens >= 1 - 1e-9:  # float dust is a token
+                    self._tokens = max(0.0, self._tokens - 1)
+                    return waited
+                delay = max(self._paused_until - now, (1 - self._tokens) / self.rate, 1e-6)
+            self._sleep(delay)
+            waited += delay
+
+    def pause(self, seconds: float) -> None:
+        """Slack said 429: nobody sends for `seconds`, and the bucket starts empty after."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._monotonic() + seconds)
+            self._tokens = 0.0
+            self._stamp = max(self._stamp, self._paused_until)  # refilling starts when the pause ends
+
+
+UNPACED = Pace(rate=1e9, burst=1_000_000)
+RATE_LIMIT_RETRIES = 3  # 429s in a row for one message before it is rescheduled instead
+
+
+class Deliverer:
+    """Sends due outbox rows. Any number may run at once (threads, replicas): rows are claimed with
+    a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL) before they are sent.
+
+    `client` should not retry 429 itself (the deliverer waits out Retry-After through `pace`, so
+    every thread of the process holds back, not just the one that was told)."""
+
+    def __init__(
+        self,
+        db: Database,
+        client: WebClient,
+        clock: Clock,
+        defaults: WorkspaceSettings,
+        *,
+        batch: int = 50,
+        lease: timedelta = timedelta(seconds=120),
+        pace: Pace = UNPACED,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.clock = clock
+        self.defaults = defaults
+        self.batch = batch
+        self.lease = lease
+        self.pace = pace
+
+    def drain(self, max_rounds: int = 1000) -> DeliveryReport:
+        """Send everything that is due now; stops when a round finds nothing it can send."""
+        total = DeliveryReport()
+        for _ in range(max_rounds):
+            report = self.run_once()
+            total += report
+            if report.sent + report.parked == 0:  # only retries and waits left: not due again yet
+                break
+        return total
+
+    def run_once(self) -> DeliveryReport:
+        report = DeliveryReport()
+        for claim in self._claim():
+            self._deliver(claim, report)
+        return report
+
+    # -- claiming ---------------------------------------------------------------------------------
+
+    def _claim(self) -> list[_Claim]:
+        now = self.clock.now()
+        with self.db.session() as session:
+            due = sa.or_(
+                sa.and_(Outbox.state == OutboxState.PENDING, Outbox.next_attempt_at <= now),
+                sa.and_(Outbox.state == OutboxState.SENDING, Outbox.claimed_until < now),
+            )
+            # edits of one message go one at a time, in order: two deliverers sending two edits
+            # at once could leave the older one showing
+            earlier = _EARLIER
+            edit_before = (
+                sa.select(earlier.id)
+                .where(
+                    earlier.team_id == Outbox.team_id,
+                    earlier.ref_key == Outbox.ref_key,
+                    earlier.method == UPDATE,
+                    earlier.id < Outbox.id,
+                    earlier.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
+                )
+                .exists()
+            )
+            in_turn = sa.or_(Outbox.method != UPDATE, ~edit_before)
+            statement = skip_locked(
+                sa.select(Outbox).where(due, in_turn).order_by(Outbox.id).limit(self.batch), session
+            )
+            rows = session.scalars(statement).all()
+            claims = []
+            token = secrets.token_hex(8)
+            for row in rows:
+                claims.append(
+                    _Claim(
+                        id=row.id,
+                        team_id=row.team_id,
+                        key=row.key,
+                        method=row.method,
+                        channel=row.channel,
+                        ref_key=row.ref_key,
+                        payload=dict(row.payload),
+                        attempts=row.attempts + 1,
+                        created_at=row.created_at,
+                        recovering=row.state == OutboxState.SENDING,
+                        token=token,
+                        claimed_at=now,
+                    )
+                )
+                row.state = OutboxState.SENDING
+                row.claimed_until = now + self.lease
+                row.claim_token = token
+                row.attempts += 1
+        return claims
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    def _renew(self, claim: _Claim) -> bool:
+        """Extend this claim's lease just before sending; False if another deliverer took the row
+        over (our lease expired while earlier rows of the batch were slow to send). Within the first
+        half of the lease nobody can have taken it, and half a lease is left for the send: no
+        round trip then, which halves the database work of a message sent in a steady stream."""
+        if self.clock.now() - claim.claimed_at < self.lease / 2:
+            return True
+        with self.db.session() as session:
+            still_ours = session.execute(
+                sa.update(Outbox)
+                .where(
+                    Outbox.id == claim.id,
+                    Outbox.state == OutboxState.SENDING,
+                    Outbox.claim_token == claim.token,
+                )
+                .values(claimed_until=self.clock.now() + self.lease)
+                .returning(Outbox.id)
+            ).first()
+        return still_ours is not None
+
+    def _deliver(self, claim: _Claim, report: DeliveryReport) -> None:
+        if not self._renew(claim):
+            log.info("outbox %s was taken over by another deliverer; leaving it to them", claim.key)
+            return
+        try:
+            channel, ts = self._send_paced(claim)
+        except _Wait:
+            self._release(claim)
+            report.waiting += 1
+        except _Park as park:
+            self._park(claim, park.error)
+            report.parked += 1
+            report.errors.append(f"{claim.key}: {park.error}")
+        except _Retry as retry:
+            self._reschedule(claim, retry.error, retry.after)
+            report.retrying += 1
+            report.errors.append(f"{claim.key}: {retry.error}")
+        else:
+            self._mark_sent(claim, channel, ts)
+            report.sent += 1
+
+    def _send_paced(self, claim: _Claim) -> tuple[str | None, str | None]:
+        """Send within the workspace's pace; a 429 pauses every sender for Retry-After and the same
+        message is tried again after it (a few times, then it is rescheduled)."""
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            self.pace.acquire()
+            try:
+                return self._send(claim)
+            except _Retry as retry:
+                if retry.error != "ratelimited" or attempt == RATE_LIMIT_RETRIES:
+                    raise
+                self.pace.pause((retry.after or timedelta(seconds=1)).total_seconds())
+        raise AssertionError("unreachable")
+
+    def _send(self, claim: _Claim) -> tuple[str | None, str | None]:
+        ref = self._reference(claim) if claim.ref_key else None
+        try:
+            if claim.method == UPDATE:
+                assert ref is not None
+                response = self.client.chat_update(
+                    channel=ref[0], ts=ref[1], text=claim.payload["text"], blocks=claim.payload.get("blocks")
+                )
+                return response.get("channel"), response.get("ts")
+            if claim.method == UPLOAD:
+                return self._upload(claim, ref)
+            if claim.recovering:
+                found = self._find_sent(claim)
+                if found is not None:
+                    log.info("outbox %s was already posted before a crash; not posting again", claim.key)
+                    return found
+            response = self.client.chat_postMessage(
+                channel=claim.channel or "",
+                text=claim.payload["text"],
+                blocks=claim.payload.get("blocks"),
+                thread_ts=ref[1] if ref and claim.payload.get("thread") else None,
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": claim.key}},
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            return response.get("channel"), response.get("ts")
+        except SlackApiError as exc:
+            raise self._classify(exc) from None
+        except (SlackClientError, OSError, TimeoutError) as exc:
+            raise _Retry(f"connection: {exc}") from None
+
+    def _upload(self, claim: _Claim, ref: tuple[str, str] | None) -> tuple[str | None, str | None]:
+        payload = claim.payload
+        if claim.recovering:
+            found = self._find_uploaded(claim, ref)
+            if found is not None:
+                log.info("outbox %s was already uploaded before a crash; not uploading again", claim.key)
+                return found
+        response = self.client.files_upload_v2(
+            channel=claim.channel,
+            thread_ts=ref[1] if ref else None,
+            content=base64.b64decode(payload["content"]),
+            filename=payload["filename"],
+            title=payload["title"],
+            initial_comment=payload.get("comment"),
+        )
+        files = response.get("files") or [{}]
+        return claim.channel, files[0].get("id")
+
+    def _find_sent(self, claim: _Claim) -> tuple[str, str] | None:
+        """After a crash: was this row's message posted already? Looks for its key in metadata."""
+        channel = claim.channel or ""
+        if channel[:1] in ("U", "W"):
+            channel = self.client.conversations_open(users=channel)["channel"]["id"]
+        for message in self._since(claim, self.client.conversations_history, channel=channel):
+            metadata: dict[str, Any] = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == METADATA_EVENT
+                and (metadata.get("event_payload") or {}).get("key") == claim.key
+            ):
+                return channel, message["ts"]
+        return None
+
+    def _find_uploaded(self, claim: _Claim, ref: tuple[str, str] | None) -> tuple[str, str] | None:
+        """After a crash: was this row's file shared already? Looks where it was going for a file
+        of its name and title shared since the row was made."""
+        channel = ref[0] if ref is not None else claim.channel or ""
+        if ref is not None:
+            messages = self._since(claim, self.client.conversations_replies, channel=channel, ts=ref[1])
+        else:
+            messages = self._since(claim, self.client.conversations_history, channel=channel)
+        name, title = claim.payload["filename"], claim.payload["title"]
+        for message in messages:
+            for file in message.get("files") or []:
+                if file.get("name") == name and file.get("title") == title and file.get("id"):
+                    return channel, str(file["id"])
+        return None
+
+    @staticmethod
+    def _since(claim: _Claim, method: Callable[..., Any], **args: Any) -> Iterator[dict[str, Any]]:
+        """The messages a history method returns from just before the row was made, page by page
+        (at most 20 pages of 200)."""
+        oldest = f"{claim.created_at.timestamp() - 1:.6f}"
+        cursor = None
+        for _ in range(20):
+            page = method(oldest=oldest, include_all_metadata=True, limit=200, cursor=cursor, **args)
+            yield from page.get("messages", [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return
+
+    def _reference(self, claim: _Claim) -> tuple[str, str]:
+        with self.db.session() as session:
+            ref = session.execute(
+                sa.select(Outbox.state, Outbox.result_channel, Outbox.result_ts).where(
+                    Outbox.team_id == claim.team_id, Outbox.key == claim.ref_key
+                )
+            ).one_or_none()
+        if ref is None or ref.state == OutboxState.PARKED:
+            raise _Park(f"the message it refers to ({claim.ref_key}) was not sent")
+        if ref.state != OutboxState.SENT or not ref.result_ts:
+            raise _Wait()
+        return ref.result_channel, ref.result_ts
+
+    def _classify(self, exc: SlackApiError) -> Exception:
+        response = exc.response
+        error = str(response.get("error") or f"http_{response.status_code}")
+        if response.status_code == 429 or error == "ratelimited":
+            retry_after = _header(response.headers, "Retry-After")
+            seconds = int(retry_after) if retry_after and retry_after.isdigit() else 30
+            return _Retry("ratelimited", timedelta(seconds=seconds))
+        if error in PERMANENT_ERRORS:
+            return _Park(error)
+        return _Retry(error)
+
+    # -- marking ----------------------------------------------------------------------------------
+
+    def _mark_sent(self, claim: _Claim, channel: str | None, ts: str | None) -> None:
+        now = self.clock.now()
+        with self.db.session() as session:
+            session.execute(
+                sa.update(Outbox)
+                .where(Outbox.id == claim.id)
+                .values(
+                    state=OutboxState.SENT,
+                    sent_at=now,
+                    claimed_until=None,
+                    last_error=None,
+                    result_channel=channel,
+                    result_ts=ts,
+                )
+            )
+
+    def _release(self, claim: _Claim) -> None:
+        now = self.clock.now()
+        with self.db.session() as session:
+            session.execute(
+                sa.update(Outbox)
+                .where(Outbox.id == claim.id, Outbox.claim_token == claim.token)
+                .values(
+                    state=OutboxState.PENDING,
+                    claimed_until=None,
+                    attempts=Outbox.attempts - 1,
+                    next_attempt_at=now + timedelta(seconds=2),
+                )
+            )
+
+    def _reschedule(self, claim: _Claim, error: str, after: timedelta | None) -> None:
+        now = self.clock.now()
+        delay = (
+            max(after, timedelta(seconds=1))
+            if after is not None
+            else min(MAX_BACKOFF, timedelta(seconds=15 * 2 ** min(claim.attempts - 1, 12)))
+        )
+        with self.db.session() as session:
+            session.execute(
+                sa.update(Outbox)
+                .where(Outbox.id == claim.id, Outbox.claim_token == claim.token)
+                .values(
+                    state=OutboxState.PENDING,
+                    claimed_until=None,
+                    last_error=error[:500],
+                    next_attempt_at=now + delay,
+                )
+            )
+        log.warning("outbox %s: %s; retrying in %ss", claim.key, error, int(delay.total_seconds()))
+
+    def _park(self, claim: _Claim, error: str) -> None:
+        now = self.clock.now()
+        with self.db.session() as session:
+            session.execute(
+                sa.update(Outbox)
+                .where(Outbox.id == claim.id, Outbox.claim_token == claim.token)
+                .values(state=OutboxState.PARKED, claimed_until=None, last_error=error[:500])
+            )
+            if not claim.key.startswith(NOTICE_PREFIX):
+                self._notify_admins(session, claim, error, now)
+        log.error("outbox %s parked: %s", claim.key, error)
+
+    def _notify_admins(self, session: Session, claim: _Claim, error: str, now: datetime) -> None:
+        """Tell each admin once per (error, destination), not once per message."""
+        admins = settings_for(session, claim.team_id, self.defaults).admins
+        where = claim.channel or claim.ref_key or "?"
+        shown = mrkdwn.channel(where) if where[:1] in ("C", "G") else mrkdwn.user(where)
+        text = (
+            f":warning: I couldn't deliver a message to {shown}: `{mrkdwn.escape(error)}`. "
+            "Fix the cause (invite me to the channel, or change it in the App Home settings), then "
+            "`throughline outbox retry` re-sends what is parked."
+        )
+        for admin in admins:
+            enqueue(
+                session,
+                team_id=claim.team_id,
+                key=f"{NOTICE_PREFIX}parked:{error}:{where}:{admin}",
+                channel=admin,
+                text=text,
+                now=now,
+            )
+
+
+def waiting(session: Session, *, include_sent: bool = False, limit: int = 200) -> list[Outbox]:
+    """Rows not yet sent (pending, sending, parked), oldest first; with `include_sent` the latest sent too."""
+    rows = list(
+        session.scalars(
+            sa.select(Outbox).where(Outbox.state != OutboxState.SENT).order_by(Outbox.id).limit(limit)
+        )
+    )
+    if include_sent:
+        rows += list(
+            session.scalars(
+                sa.select(Outbox).where(Outbox.state == OutboxState.SENT).order_by(Outbox.id.desc()).limit(50)
+            )
+        )
+    return rows
+
+
+def requeue(session: Session, ids: list[int], now: datetime, *, all_parked: bool = False) -> int:
+    """Make parked or pending rows due now; returns how many were re-queued. Sent rows are left alone."""
+    condition = Outbox.state.in_([OutboxState.PARKED, OutboxState.PENDING])
+    if all_parked:
+        target = Outbox.state == OutboxState.PARKED
+        if ids:
+            target = sa.or_(target, sa.and_(Outbox.id.in_(ids), condition))
+    else:
+        target = sa.and_(Outbox.id.in_(ids), condition)
+    result = session.execute(
+        sa.update(Outbox)
+        .where(target)
+        .values(state=OutboxState.PENDING, next_attempt_at=now, claimed_until=None)
+    )
+    session.info["outbox_dirty"] = True
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _header(headers: Any, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if key.lower() == name.lower():
+            return value[0] if isinstance(value, list) else str(value)
+    return None
+
+
+class DeliveryWorker:
+    """A background thread that drains the outbox when kicked (after a commit that enqueued) and
+    every `poll` seconds (retries that came due). A failure (database down) is logged, not fatal."""
+
+    def __init__(self, deliverer: Deliverer, poll: float = 5.0) -> None:
+        self.deliverer = deliverer
+        self.poll = poll
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="throughline-delivery", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.poll)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self.deliverer.drain()
+            except Exception:
+                log.exception("delivery pass failed; will try again")

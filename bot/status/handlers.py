@@ -1,0 +1,98 @@
+"""`/initiative`: where is it? Each form of the command is one branch of `answer`; the status
+card's "Share in channel" button posts it where the command was used."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.models.blocks import Block
+
+from bot.core import mrkdwn
+from bot.core.services import Services
+from bot.status import card as card_views
+from bot.status import service as status
+from bot.status import views as status_views
+from bot.status.service import QueryKind
+
+log = logging.getLogger(__name__)
+PERMALINK_TIMEOUT = 1  # seconds: the card must still answer inside Slack's 3
+
+
+def answer(
+    services: Services, client: WebClient, team_id: str, user_id: str, text: str
+) -> tuple[str, list[Block]]:
+    """(fallback text, blocks) of the ephemeral reply to `/initiative <text>`."""
+    query = status.parse_query(text)
+    if query.kind in (QueryKind.HELP, QueryKind.QUEUE, QueryKind.STALLED):
+        # queue and stalled are answered by the intake and escalation modules, registered first
+        return status_views.usage()
+    with services.db.read() as session:
+        settings = services.workspace(session, team_id)
+        if query.kind is QueryKind.MINE:
+            return status_views.my_work(status.my_work(session, team_id, user_id, settings))
+        if query.kind is QueryKind.SEARCH:
+            return status_views.search_results(status.search(session, team_id, query.arg))
+        if query.kind is QueryKind.OKR:
+            found = status.okr_overview(session, team_id, query.arg)
+            if isinstance(found, status.OkrNotFound):
+                return status_views.unknown_okr(found)
+            return status_views.okr_overview(found)
+        card = status.card(session, team_id, query.arg, settings, viewer_id=user_id)
+    if card is None:
+        return status_views.unknown_initiative(query.arg)
+    return card_views.card(card, intake_link=intake_link(client, card))
+
+
+def intake_link(client: WebClient, card: status.Card) -> str | None:
+    """A permalink to the triage post of the request, when it was posted; None if Slack can't
+    say quickly (the card is still useful without it)."""
+    post = card.triage_post
+    if post is None:
+        return None
+    quick = WebClient(
+        token=client.token, base_url=client.base_url, timeout=PERMALINK_TIMEOUT, retry_handlers=[]
+    )
+    try:
+        link = quick.chat_getPermalink(channel=post.channel, message_ts=post.ts).get("permalink")
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.info("no permalink for %s/%s: %s", post.channel, post.ts, exc)
+        return None
+    return link if isinstance(link, str) else None
+
+
+def register(app: App, services: Services) -> None:
+    @app.command("/initiative")
+    def show_initiatives(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        fallback, blocks = answer(
+            services, client, command["team_id"], command["user_id"], command.get("text") or ""
+        )
+        ack(response_type="ephemeral", text=fallback, blocks=blocks)
+
+    @app.action(card_views.CardAction.SHARE)
+    def share_card(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: BoltContext,
+        respond: Respond,
+        client: WebClient,
+    ) -> None:
+        ack()
+        team_id, user_id = context.team_id or "", body["user"]["id"]
+        key = card_views.initiative_of(action.get("value"))
+        with services.db.read() as session:
+            settings = services.workspace(session, team_id)
+            card = status.card(session, team_id, key, settings) if key else None
+        if card is None:
+            respond(
+                text=f":mag: {mrkdwn.escape(key or 'That initiative')} no longer exists: nothing to share.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        fallback, blocks = card_views.card(card, intake_link=intake_link(client, card), shared_by=user_id)
+        respond(text=fallback, blocks=blocks, response_type="in_channel", replace_original=False)
