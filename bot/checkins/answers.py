@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bot.blockkit.health import HEALTH_ICON, HEALTH_WORDS
 from bot.checkins.service import (
     Metric,
     close_pending,
-    find_initiative,
     latest_pending,
     metric_of,
     refresh_messages,
@@ -35,10 +35,9 @@ from bot.core.config import WorkspaceSettings
 from bot.core.errors import Conflict, Invalid, InvalidFields, NotFound
 from bot.core.text import clean
 from bot.dependencies import service as dependencies
-from bot.dependencies.service import initiative_subject
 from bot.escalation import service as escalation
+from bot.initiatives.service import find_initiative, initiative_subject
 from bot.outbox import delivery
-from bot.status.views import HEALTH_ICON, HEALTH_WORDS
 from storage.models import (
     OPEN_STATES,
     Checkin,

@@ -29,6 +29,7 @@ from bot.core import mrkdwn
 from bot.core.calendar import Cadence
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import Invalid
+from bot.initiatives.service import find_initiative
 
 _KEY = re.compile(r"^[A-Za-z]{2,8}-\d{1,9}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -189,7 +190,7 @@ def execute(
         )
     else:
         assert command.key is not None
-        initiative = checkins.find_initiative(session, team_id, command.key, lock=True)
+        initiative = find_initiative(session, team_id, command.key, lock=True)
         if command.kind is CommandKind.CADENCE:
             result = checkins.change_cadence(session, initiative, command.text, user_id, settings, now)
         elif command.kind is CommandKind.CANCEL:

@@ -31,11 +31,11 @@ from bot.core import authz, history, mrkdwn, people
 from bot.core.authz import Action
 from bot.core.calendar import Cadence, WorkCalendar, latest_slot, next_slot
 from bot.core.config import WorkspaceSettings
-from bot.core.errors import Conflict, Invalid, NotFound
+from bot.core.errors import Conflict, Invalid
 from bot.core.text import clean, one_line
 from bot.core.workspaces import settings_for
 from bot.dependencies import service as dependencies
-from bot.dependencies.service import initiative_subject
+from bot.initiatives.service import find_initiative, initiative_subject
 from bot.outbox import delivery
 from storage.db import insert_ignore, skip_locked
 from storage.models import (
@@ -791,19 +791,6 @@ def remind_owner(
 
 
 # -- what a user asks ------------------------------------------------------------------------------
-
-
-def find_initiative(session: Session, team_id: str, key: str, *, lock: bool = False) -> Initiative:
-    """The initiative `key` (any case) in this workspace; raises NotFound."""
-    statement = sa.select(Initiative).where(
-        Initiative.team_id == team_id, Initiative.key == key.strip().upper()
-    )
-    found = session.scalar(statement.with_for_update() if lock else statement)
-    if found is None:
-        raise NotFound(
-            f"There's no {mrkdwn.escape(key.strip().upper())} in this workspace. `/initiative` lists yours."
-        )
-    return found
 
 
 def latest_pending(session: Session, initiative: Initiative) -> Checkin | None:

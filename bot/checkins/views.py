@@ -31,9 +31,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blockkit.blocks import MESSAGE_BLOCKS, context, header, md, plain, section
+from bot.blockkit.health import HEALTH_ICON, HEALTH_WORDS
 from bot.core import mrkdwn
 from bot.core.mrkdwn import Mrkdwn
-from bot.status.views import HEALTH_ICON, HEALTH_WORDS
 from storage.models import CheckinStatus, Health, InitiativeState
 
 if TYPE_CHECKING:

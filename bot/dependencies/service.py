@@ -22,6 +22,14 @@ from bot.core.calendar import Cadence, CadenceKind, zone
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import Conflict, Invalid, InvalidFields, NotFound
 from bot.core.text import clean, one_line
+from bot.initiatives.service import (
+    dependency_subject,
+    find_initiative,
+    initiative_subject,
+    load_dependency,
+    provider_people,
+    waiter_person,
+)
 from bot.outbox import delivery
 from storage.aliases import PROVIDER, WAITER
 from storage.models import (
@@ -32,29 +40,12 @@ from storage.models import (
     Health,
     Initiative,
     InitiativeState,
-    Okr,
 )
 
 WHAT_LIMIT = 500
 REASON_LIMIT = 500
 # how far the downstream walk goes: a real chain is a handful of links; this bounds the queries
 MAX_CHAIN_DEPTH = 25
-
-
-def initiative_subject(session: Session, initiative: Initiative) -> authz.Subject:
-    """The people who stand in a relation to `initiative`, for authorisation."""
-    okr_owners: list[str] = []
-    okr = session.get(Okr, initiative.okr_id)
-    while okr is not None:
-        if okr.owner_id:
-            okr_owners.append(okr.owner_id)
-        okr = session.get(Okr, okr.parent_id) if okr.parent_id else None
-    return authz.Subject(
-        label=initiative.key,
-        requester_id=initiative.requester_id,
-        owner_id=initiative.owner_id,
-        okr_owner_ids=tuple(okr_owners),
-    )
 
 
 def _waits_on_transitively(session: Session, start: Initiative, target_id: int) -> bool:
@@ -209,94 +200,6 @@ def workspace_today(settings: WorkspaceSettings, now: datetime) -> date:
     return now.astimezone(zone(settings.timezone)).date()
 
 
-def okr_chain(session: Session, okr_id: int | None) -> list[Okr]:
-    """The OKR and its parents, nearest first (a key result, then its objective)."""
-    chain: list[Okr] = []
-    seen: set[int] = set()
-    while okr_id is not None and okr_id not in seen:
-        seen.add(okr_id)
-        okr = session.get(Okr, okr_id)
-        if okr is None:
-            break
-        chain.append(okr)
-        okr_id = okr.parent_id
-    return chain
-
-
-def provider_team_name(dependency: Dependency, provider: Initiative | None) -> str | None:
-    """The team that provides: the one named on the dependency, else the one the provider
-    initiative asked (`team_asked`)."""
-    if provider is None:
-        return dependency.provider_team
-    return provider.team_asked
-
-
-def team_lead(settings: WorkspaceSettings, dependency: Dependency, provider: Initiative | None) -> str | None:
-    """The configured lead (`settings.teams`) of the providing team, if there is one."""
-    team = provider_team_name(dependency, provider)
-    return settings.teams.get(team) if team else None
-
-
-def waiter_person(waiter: Initiative) -> str:
-    """Who speaks for the waiting side: its owner, or its requester while it has none."""
-    return waiter.owner_id or waiter.requester_id
-
-
-def provider_people(
-    dependency: Dependency, provider: Initiative | None, settings: WorkspaceSettings
-) -> list[str]:
-    """Who speaks for the providing side: its owner and the named contact; for a team with neither,
-    the team's lead."""
-    people = [p for p in (provider.owner_id if provider else None, dependency.provider_contact_id) if p]
-    if not people:
-        lead = team_lead(settings, dependency, provider)
-        if lead:
-            people.append(lead)
-    return list(dict.fromkeys(people))
-
-
-def dependency_subject(
-    session: Session, dependency: Dependency, settings: WorkspaceSettings
-) -> authz.Subject:
-    """The people who stand in a relation to a dependency (and its escalation), for authorisation:
-    involved = both sides' owners and contacts (and the providing team's lead, who is asked at
-    level 2); OKR owners = the owners of both initiatives' OKRs and their objectives."""
-    waiter = session.get(Initiative, dependency.waiter_id)
-    if waiter is None:  # the foreign key makes this impossible; keep mypy and readers honest
-        raise NotFound("That dependency's initiative no longer exists.")
-    provider = session.get(Initiative, dependency.provider_id) if dependency.provider_id else None
-    involved = [
-        waiter.owner_id,
-        waiter.requester_id if waiter.owner_id is None else None,
-        *provider_people(dependency, provider, settings),
-        team_lead(settings, dependency, provider),
-    ]
-    okr_owners = [
-        okr.owner_id
-        for item in filter(None, (waiter, provider))
-        for okr in okr_chain(session, item.okr_id)
-        if okr.owner_id
-    ]
-    return authz.Subject(
-        label=f"{waiter.key} → {provider.key if provider else dependency.provider_team}",
-        involved_ids=tuple(dict.fromkeys(p for p in involved if p)),
-        okr_owner_ids=tuple(dict.fromkeys(okr_owners)),
-    )
-
-
-def load(session: Session, team_id: str, dependency_id: int, *, lock: bool = False) -> Dependency:
-    """The dependency `dependency_id` of workspace `team_id`; with `lock`, the row is locked for the
-    rest of the transaction (PostgreSQL), so a button and a tick never change it at once.
-    Raises NotFound."""
-    statement = sa.select(Dependency).where(Dependency.id == dependency_id, Dependency.team_id == team_id)
-    if lock:
-        statement = statement.with_for_update()
-    found = session.scalars(statement).first()
-    if found is None:
-        raise NotFound("That dependency no longer exists.")
-    return found
-
-
 # -- adding from a form -----------------------------------------------------------------------------
 
 
@@ -309,22 +212,12 @@ class AddContext:
     teams: tuple[str, ...]
 
 
-def initiative_by_key(session: Session, team_id: str, key: str) -> Initiative:
-    """Raises NotFound."""
-    found = session.scalars(
-        sa.select(Initiative).where(Initiative.team_id == team_id, Initiative.key == (key or "").upper())
-    ).first()
-    if found is None:
-        raise NotFound(f"There is no initiative {key} here.")
-    return found
-
-
 def prepare_add(
     session: Session, *, team_id: str, waiter_key: str, actor_id: str, settings: WorkspaceSettings
 ) -> AddContext:
     """Check that `actor_id` may add a dependency to `waiter_key` before a modal asks for one.
     Raises NotFound, NotAllowed, or Conflict when the initiative is closed."""
-    waiter = initiative_by_key(session, team_id, waiter_key)
+    waiter = find_initiative(session, team_id, waiter_key)
     authz.require(Action.ADD_DEPENDENCY, actor_id, settings, initiative_subject(session, waiter))
     if waiter.state not in OPEN_STATES:
         raise Conflict(f"{waiter.key} is {waiter.state.value}; it no longer waits on anything.")
@@ -347,16 +240,17 @@ def add_from_form(
 ) -> Dependency:
     """`add`, from the add-dependency modal: an initiative (by key) or a team, not both.
     Raises NotFound, NotAllowed, Invalid (on the modal's input blocks)."""
-    waiter = initiative_by_key(session, team_id, waiter_key)
+    waiter = find_initiative(session, team_id, waiter_key)
     provider_team = (provider_team or "").strip() or None
     if provider_key and provider_team:
         raise Invalid("Pick another initiative or a team, not both.", "dependency_team")
     provider = None
     if provider_key:
         try:
-            provider = initiative_by_key(session, team_id, provider_key)
-        except NotFound as missing:
-            raise Invalid(missing.message, "dependency_provider") from None
+            provider = find_initiative(session, team_id, provider_key)
+        except NotFound:
+            shown = mrkdwn.escape(provider_key.strip().upper())
+            raise Invalid(f"There is no initiative {shown} here.", "dependency_provider") from None
     return add(
         session,
         waiter=waiter,
@@ -433,7 +327,7 @@ def for_managing(
 ) -> ManageContext:
     """Check that `actor_id` may renegotiate or mark `dependency_id` met, before a modal opens.
     Raises NotFound, NotAllowed, Conflict."""
-    dependency = load(session, team_id, dependency_id)
+    dependency = load_dependency(session, team_id, dependency_id)
     authz.require(
         Action.MANAGE_DEPENDENCY, actor_id, settings, dependency_subject(session, dependency, settings)
     )
@@ -519,7 +413,7 @@ def renegotiate(
 
     Raises NotFound, NotAllowed (Action.MANAGE_DEPENDENCY), Conflict (not open), InvalidFields on
     `renegotiate_needed_by` / `renegotiate_reason`."""
-    dependency = load(session, team_id, dependency_id, lock=True)
+    dependency = load_dependency(session, team_id, dependency_id, lock=True)
     authz.require(
         Action.MANAGE_DEPENDENCY, actor_id, settings, dependency_subject(session, dependency, settings)
     )
@@ -595,7 +489,7 @@ def _close(
     """Close a dependency as met or cancelled. `because`: the caller already authorised a larger
     change (an initiative closing), said here in words, and this step is not re-checked; the actor
     is then None when Throughline itself does it."""
-    dependency = load(session, team_id, dependency_id, lock=True)
+    dependency = load_dependency(session, team_id, dependency_id, lock=True)
     if because is None:
         assert actor_id is not None
         authz.require(

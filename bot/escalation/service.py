@@ -39,18 +39,9 @@ from bot.core.config import WorkspaceSettings
 from bot.core.errors import Conflict, InvalidFields, NotFound
 from bot.core.text import clean
 from bot.dependencies import service as dependencies
-from bot.dependencies.service import (
-    dependency_subject,
-    describe_stalls,
-    downstream,
-    okr_chain,
-    provider_people,
-    stall_causes,
-    team_lead,
-    waiter_person,
-    workspace_today,
-)
+from bot.dependencies.service import describe_stalls, downstream, stall_causes, workspace_today
 from bot.escalation import views
+from bot.initiatives.service import dependency_subject, okr_chain, provider_people, team_lead, waiter_person
 from bot.outbox import delivery
 from storage.aliases import PROVIDER, WAITER
 from storage.db import insert_ignore, skip_locked

@@ -20,9 +20,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blockkit.blocks import MESSAGE_BLOCKS, context, header, plain, section
+from bot.blockkit.health import HEALTH_ICON, HEALTH_WORDS
 from bot.core import mrkdwn
 from bot.core.mrkdwn import truncate
-from bot.status.views import HEALTH_ICON, HEALTH_WORDS
 
 if TYPE_CHECKING:
     from bot.dependencies.service import ManageContext

@@ -21,13 +21,14 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blockkit.blocks import context, divider, header, md, plain, section
+from bot.blockkit.health import HEALTH_ICON, STATE_WORDS
 from bot.core import mrkdwn
 from bot.core.calendar import Cadence
 from bot.core.config import WorkspaceSettings
 from bot.home.service import PAGE_SIZE, SETTINGS_FIELDS, HomeData, HomeSection, settings_block
 from bot.status.card import CardAction, initiative_value
 from bot.status.service import InitiativeLine, Page
-from bot.status.views import HEALTH_ICON, STATE_WORDS, due_line, line, waiting_line, when
+from bot.status.views import due_line, line, waiting_line, when
 from storage.models import InitiativeState
 
 T = TypeVar("T")

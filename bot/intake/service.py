@@ -33,6 +33,7 @@ from bot.core.errors import Conflict, Invalid, InvalidFields, NotFound
 from bot.core.text import clean, one_line
 from bot.core.workspaces import allocate_request_number
 from bot.dependencies import service as dependencies
+from bot.initiatives.service import initiative_subject
 from bot.intake import views
 from bot.intake.views import (
     DESCRIPTION_LIMIT,
@@ -460,7 +461,7 @@ def _proposed(
     initiative = session.get(Initiative, initiative_id)
     if initiative is None or initiative.team_id != team_id:
         raise NotFound("That request doesn't exist (any more).")
-    authz.require(action, actor_id, settings, dependencies.initiative_subject(session, initiative))
+    authz.require(action, actor_id, settings, initiative_subject(session, initiative))
     if initiative.state != InitiativeState.PROPOSED:
         raise Conflict(_already(initiative))
     return initiative

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import Block
 
 from bot.blockkit.blocks import SECTION_LIMIT, context, header, section
+from bot.blockkit.health import HEALTH_ICON, HEALTH_WORDS, STATE_WORDS
 from bot.core import mrkdwn
 from bot.status.service import (
     DueCheckin,
@@ -24,26 +25,6 @@ from bot.status.service import (
     kr_progress,
 )
 from storage.models import Health, InitiativeState, Okr, OkrKind
-
-HEALTH_ICON = {
-    Health.ON_TRACK: ":large_green_circle:",
-    Health.AT_RISK: ":large_yellow_circle:",
-    Health.BLOCKED: ":red_circle:",
-    None: ":white_circle:",
-}
-HEALTH_WORDS = {
-    Health.ON_TRACK: "on track",
-    Health.AT_RISK: "at risk",
-    Health.BLOCKED: "blocked",
-    None: "no check-in yet",
-}
-STATE_WORDS = {
-    InitiativeState.PROPOSED: "waiting for triage",
-    InitiativeState.ACTIVE: "active",
-    InitiativeState.DONE: "done",
-    InitiativeState.DECLINED: "declined",
-    InitiativeState.CANCELLED: "cancelled",
-}
 
 USAGE = (
     "*Usage*\n"

@@ -1,0 +1,129 @@
+"""Initiatives as every capability finds them: by key, and the people who stand around one (or
+around a dependency between two), for authorisation and for who is told."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from bot.core import authz, mrkdwn
+from bot.core.config import WorkspaceSettings
+from bot.core.errors import NotFound
+from storage.models import Dependency, Initiative, Okr
+
+
+def find_initiative(session: Session, team_id: str, key: str, *, lock: bool = False) -> Initiative:
+    """The initiative `key` (any case) in this workspace; raises NotFound."""
+    statement = sa.select(Initiative).where(
+        Initiative.team_id == team_id, Initiative.key == key.strip().upper()
+    )
+    found = session.scalar(statement.with_for_update() if lock else statement)
+    if found is None:
+        raise NotFound(
+            f"There's no {mrkdwn.escape(key.strip().upper())} in this workspace. `/initiative` lists yours."
+        )
+    return found
+
+
+def initiative_subject(session: Session, initiative: Initiative) -> authz.Subject:
+    """The people who stand in a relation to `initiative`, for authorisation."""
+    okr_owners: list[str] = []
+    okr = session.get(Okr, initiative.okr_id)
+    while okr is not None:
+        if okr.owner_id:
+            okr_owners.append(okr.owner_id)
+        okr = session.get(Okr, okr.parent_id) if okr.parent_id else None
+    return authz.Subject(
+        label=initiative.key,
+        requester_id=initiative.requester_id,
+        owner_id=initiative.owner_id,
+        okr_owner_ids=tuple(okr_owners),
+    )
+
+
+def okr_chain(session: Session, okr_id: int | None) -> list[Okr]:
+    """The OKR and its parents, nearest first (a key result, then its objective)."""
+    chain: list[Okr] = []
+    seen: set[int] = set()
+    while okr_id is not None and okr_id not in seen:
+        seen.add(okr_id)
+        okr = session.get(Okr, okr_id)
+        if okr is None:
+            break
+        chain.append(okr)
+        okr_id = okr.parent_id
+    return chain
+
+
+def provider_team_name(dependency: Dependency, provider: Initiative | None) -> str | None:
+    """The team that provides: the one named on the dependency, else the one the provider
+    initiative asked (`team_asked`)."""
+    if provider is None:
+        return dependency.provider_team
+    return provider.team_asked
+
+
+def team_lead(settings: WorkspaceSettings, dependency: Dependency, provider: Initiative | None) -> str | None:
+    """The configured lead (`settings.teams`) of the providing team, if there is one."""
+    team = provider_team_name(dependency, provider)
+    return settings.teams.get(team) if team else None
+
+
+def waiter_person(waiter: Initiative) -> str:
+    """Who speaks for the waiting side: its owner, or its requester while it has none."""
+    return waiter.owner_id or waiter.requester_id
+
+
+def provider_people(
+    dependency: Dependency, provider: Initiative | None, settings: WorkspaceSettings
+) -> list[str]:
+    """Who speaks for the providing side: its owner and the named contact; for a team with neither,
+    the team's lead."""
+    people = [p for p in (provider.owner_id if provider else None, dependency.provider_contact_id) if p]
+    if not people:
+        lead = team_lead(settings, dependency, provider)
+        if lead:
+            people.append(lead)
+    return list(dict.fromkeys(people))
+
+
+def dependency_subject(
+    session: Session, dependency: Dependency, settings: WorkspaceSettings
+) -> authz.Subject:
+    """The people who stand in a relation to a dependency (and its escalation), for authorisation:
+    involved = both sides' owners and contacts (and the providing team's lead, who is asked at
+    level 2); OKR owners = the owners of both initiatives' OKRs and their objectives."""
+    waiter = session.get(Initiative, dependency.waiter_id)
+    if waiter is None:  # the foreign key makes this impossible; keep mypy and readers honest
+        raise NotFound("That dependency's initiative no longer exists.")
+    provider = session.get(Initiative, dependency.provider_id) if dependency.provider_id else None
+    involved = [
+        waiter.owner_id,
+        waiter.requester_id if waiter.owner_id is None else None,
+        *provider_people(dependency, provider, settings),
+        team_lead(settings, dependency, provider),
+    ]
+    okr_owners = [
+        okr.owner_id
+        for item in filter(None, (waiter, provider))
+        for okr in okr_chain(session, item.okr_id)
+        if okr.owner_id
+    ]
+    return authz.Subject(
+        label=f"{waiter.key} → {provider.key if provider else dependency.provider_team}",
+        involved_ids=tuple(dict.fromkeys(p for p in involved if p)),
+        okr_owner_ids=tuple(dict.fromkeys(okr_owners)),
+    )
+
+
+def load_dependency(session: Session, team_id: str, dependency_id: int, *, lock: bool = False) -> Dependency:
+    """The dependency `dependency_id` of workspace `team_id`; with `lock`, the row is locked for the
+    rest of the transaction (PostgreSQL), so a button and a tick never change it at once.
+    Raises NotFound."""
+    statement = sa.select(Dependency).where(Dependency.id == dependency_id, Dependency.team_id == team_id)
+    if lock:
+        statement = statement.with_for_update()
+    found = session.scalars(statement).first()
+    if found is None:
+        raise NotFound("That dependency no longer exists.")
+    return found
