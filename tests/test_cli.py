@@ -146,12 +146,12 @@ def test_outbox_lists_parked_messages_and_retry_requeues_them(tmp_path: Path, fa
     assert run_cli("db", "upgrade", env=env).returncode == 0
     from datetime import UTC, datetime
 
-    from bot.outbox import delivery
+    from bot import outbox
     from storage.db import Database
 
     database = Database(env["DATABASE_URL"])
     with database.session() as session:
-        delivery.enqueue(
+        outbox.enqueue(
             session,
             team_id="T0FAKE",
             key="digest:T0FAKE:2026-03-06",

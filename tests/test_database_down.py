@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot import outbox
 from bot.core.clock import FixedClock
-from bot.outbox import delivery
 from bot.slack import redelivery
 from tests.conftest import TEST_DATABASE_URL, Rig, make_settings
 from tests.slackfake import FakeSlack
@@ -69,7 +69,7 @@ def test_the_scheduler_skips_during_an_outage_and_catches_up(
     flaky_rig: Rig, proxy: TcpProxy, fake: FakeSlack
 ) -> None:
     with flaky_rig.db.session() as session:
-        delivery.enqueue(
+        outbox.enqueue(
             session,
             team_id="T0FAKE",
             key="k",

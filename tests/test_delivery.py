@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from bot import outbox
 from bot.core.clock import FixedClock
 from bot.core.config import Settings
 from bot.core.services import make_client
@@ -30,7 +31,7 @@ def post(
     db: Database, clock: FixedClock, key: str, channel: str = "C0TRIAGE", text: str = "hello", **kw
 ) -> bool:
     with db.session() as session:
-        return delivery.enqueue(
+        return outbox.enqueue(
             session, team_id=TEAM, key=key, channel=channel, text=text, now=clock.now(), **kw
         )
 
@@ -62,7 +63,7 @@ def test_a_dm_goes_to_the_users_conversation(db, clock, deliverer, fake: FakeSla
 def test_an_update_edits_the_message_in_place_after_it_was_posted(db, clock, deliverer, fake) -> None:
     post(db, clock, "triage:REQ-1", text="REQ-1 waiting for triage")
     with db.session() as session:
-        delivery.enqueue_update(
+        outbox.enqueue_update(
             session,
             team_id=TEAM,
             key="triage:REQ-1:accepted",
@@ -82,7 +83,7 @@ def test_edits_of_one_message_go_in_order_whoever_sends_them(db, clock, settings
     deliverer.drain()
     with db.session() as session:
         for n, text in enumerate(["acknowledged by lead", "resolved by lead"]):
-            delivery.enqueue_update(
+            outbox.enqueue_update(
                 session, team_id=TEAM, key=f"escalation:7:{n}", of="escalation:7", text=text, now=clock.now()
             )
     other = Deliverer(db, make_client(settings), clock, settings.workspace_defaults())
@@ -101,7 +102,7 @@ def test_edits_of_one_message_go_in_order_whoever_sends_them(db, clock, settings
 
 def test_a_reply_waits_for_its_parent_and_lands_in_its_thread(db, clock, deliverer, fake) -> None:
     with db.session() as session:  # the reply is enqueued first but must be sent second
-        delivery.enqueue(
+        outbox.enqueue(
             session,
             team_id=TEAM,
             key="reply",
@@ -276,7 +277,7 @@ def chart(db: Database, clock: FixedClock, deliverer: Deliverer) -> None:
     post(db, clock, "digest", channel="C0DIGEST", text="digest")
     deliverer.drain()
     with db.session() as session:
-        delivery.enqueue_upload(
+        outbox.enqueue_upload(
             session,
             team_id=TEAM,
             key="digest:chart",

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.blockkit.health import HEALTH_ICON, HEALTH_WORDS
 from bot.checkins.service import (
     Metric,
@@ -37,7 +38,6 @@ from bot.core.text import clean
 from bot.dependencies import service as dependencies
 from bot.escalation import service as escalation
 from bot.initiatives.service import find_initiative, initiative_subject
-from bot.outbox import delivery
 from storage.models import (
     OPEN_STATES,
     Checkin,
@@ -619,7 +619,7 @@ def _tell_about_health(
     if update.next_milestone:
         text += f"\nNext milestone: {mrkdwn.date_text(update.next_milestone)}"
     for user_id, why in sorted(reasons.items()):
-        delivery.enqueue(
+        outbox.enqueue(
             session,
             team_id=initiative.team_id,
             key=f"checkin:{update.id}:health:{user_id}",

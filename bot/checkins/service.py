@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.core import authz, history, mrkdwn, people
 from bot.core.authz import Action
 from bot.core.calendar import Cadence, WorkCalendar, latest_slot, next_slot
@@ -36,7 +37,6 @@ from bot.core.text import clean, one_line
 from bot.core.workspaces import settings_for
 from bot.dependencies import service as dependencies
 from bot.initiatives.service import find_initiative, initiative_subject
-from bot.outbox import delivery
 from storage.db import insert_ignore, skip_locked
 from storage.models import (
     OPEN_STATES,
@@ -332,7 +332,7 @@ def refresh_messages(
     ).all()
     for key in posted:
         text, blocks = views.slot_message(message, reminder=keys[key])
-        delivery.enqueue_update(
+        outbox.enqueue_update(
             session, team_id=team_id, key=f"{key}:{cause}", of=key, text=text, blocks=blocks, now=now
         )
     return len(posted)
@@ -621,12 +621,12 @@ def nudge_owner(
         if asked:
             message = slot_message(session, team_id, owner_id, slot, settings)
             text, blocks = views.slot_message(message)
-            if delivery.enqueue(
+            if outbox.enqueue(
                 session, team_id=team_id, key=message.key, channel=owner_id, text=text, blocks=blocks, now=now
             ):
                 counts["messages"] += 1
             else:  # this slot's DM went out already: add the newcomers to it
-                delivery.enqueue_update(
+                outbox.enqueue_update(
                     session,
                     team_id=team_id,
                     key=f"{message.key}:added:{min(asked)}",
@@ -766,7 +766,7 @@ def remind_owner(
             )
         message = slot_message(session, team_id, owner_id, slot, settings)
         text, blocks = views.slot_message(message, reminder=True)
-        if delivery.enqueue(
+        if outbox.enqueue(
             session,
             team_id=team_id,
             key=reminder_key(min(checkin_id for checkin_id, _ in reminded)),
@@ -1052,7 +1052,7 @@ def cancel(
     label = f"*{mrkdwn.escape(initiative.key)}* {mrkdwn.escape(initiative.title)}"
     for person in {initiative.requester_id, initiative.owner_id} - {None, actor_id}:
         assert person is not None
-        delivery.enqueue(
+        outbox.enqueue(
             session,
             team_id=initiative.team_id,
             key=f"initiative:{initiative.id}:cancelled:{event.id}:{person}",
@@ -1123,7 +1123,7 @@ def reassign(
     tz = zone_of_user(session, initiative.team_id, new_owner_id, settings)
     label = f"*{mrkdwn.escape(initiative.key)}* {mrkdwn.escape(initiative.title)}"
     by = "" if actor_id == new_owner_id else f" (handed over by {mrkdwn.user(actor_id)})"
-    delivery.enqueue(
+    outbox.enqueue(
         session,
         team_id=initiative.team_id,
         key=f"checkin:{initiative.id}:owner:{event.id}:{new_owner_id}",
@@ -1136,7 +1136,7 @@ def reassign(
         now=now,
     )
     if old_owner_id and old_owner_id != actor_id:
-        delivery.enqueue(
+        outbox.enqueue(
             session,
             team_id=initiative.team_id,
             key=f"checkin:{initiative.id}:owner:{event.id}:{old_owner_id}",
@@ -1238,7 +1238,7 @@ def change_cadence(
     session.flush()
     tz = zone_of_user(session, initiative.team_id, initiative.owner_id, settings)
     if actor_id != initiative.owner_id:
-        delivery.enqueue(
+        outbox.enqueue(
             session,
             team_id=initiative.team_id,
             key=f"checkin:{initiative.id}:cadence:{event.id}",

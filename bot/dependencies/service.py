@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.core import authz, history, mrkdwn
 from bot.core.authz import Action
 from bot.core.calendar import Cadence, CadenceKind, zone
@@ -30,7 +31,6 @@ from bot.initiatives.service import (
     provider_people,
     waiter_person,
 )
-from bot.outbox import delivery
 from storage.aliases import PROVIDER, WAITER
 from storage.models import (
     OPEN_STATES,
@@ -182,7 +182,7 @@ def _tell_both_sides(
     waiter_label = f"*{mrkdwn.escape(waiter.key)}* {mrkdwn.escape(waiter.title)}"
     text = f":link: {waiter_label} now waits on {provider_label}{what}{by}."
     for user_id in {waiter_person, *provider_people}:
-        delivery.enqueue(
+        outbox.enqueue(
             session,
             team_id=waiter.team_id,
             key=f"dependency:{dependency.id}:added:{user_id}",
@@ -377,7 +377,7 @@ def _tell(
     now: datetime,
 ) -> None:
     for user_id in dict.fromkeys(people):
-        delivery.enqueue(
+        outbox.enqueue(
             session,
             team_id=dependency.team_id,
             key=f"dependency:{dependency.id}:{key}:{user_id}",

@@ -47,12 +47,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from bot import outbox
 from bot.core.calendar import CadenceKind, latest_slot, next_slot, zone
 from bot.core.config import WorkspaceSettings
 from bot.core.workspaces import effective_settings
 from bot.digest import chart, views
 from bot.okrs.service import progress as okr_progress
-from bot.outbox import delivery
 from storage.aliases import PROVIDER, WAITER
 from storage.db import Database, id_list, in_id_list, insert_ignore, json_object, json_object_rows
 from storage.models import (
@@ -1528,7 +1528,7 @@ def post_scheduled(
             return PostResult(team_id, Outcome.ALREADY, period, channel)
         _snapshot_health(session, team_id, now)
         key = post_key(team_id, period)
-        delivery.enqueue(
+        outbox.enqueue(
             session,
             team_id=team_id,
             key=key,
@@ -1538,7 +1538,7 @@ def post_scheduled(
             now=now,
         )
         if png is not None:
-            delivery.enqueue_upload(
+            outbox.enqueue_upload(
                 session,
                 team_id=team_id,
                 key=f"{key}:chart",

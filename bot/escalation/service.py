@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.core import authz, history, mrkdwn
 from bot.core.authz import Action
 from bot.core.calendar import zone
@@ -42,7 +43,6 @@ from bot.dependencies import service as dependencies
 from bot.dependencies.service import describe_stalls, downstream, stall_causes, workspace_today
 from bot.escalation import views
 from bot.initiatives.service import dependency_subject, okr_chain, provider_people, team_lead, waiter_person
-from bot.outbox import delivery
 from storage.aliases import PROVIDER, WAITER
 from storage.db import insert_ignore, skip_locked
 from storage.models import (
@@ -516,7 +516,7 @@ def _snooze_ended(
     if _posted(session, escalation):
         card = build_card(session, escalation, dependency, settings, now)
         _refresh_post(session, escalation, card, now, event_id)
-        delivery.enqueue(
+        outbox.enqueue(
             session,
             team_id=escalation.team_id,
             key=f"escalation:{escalation.id}:snooze-ended:{until:%Y%m%d%H%M}",
@@ -553,7 +553,7 @@ def _reach(
     if level == 1:
         for user_id in card.told:
             text, blocks = views.level1_dm(card, user_id)
-            delivery.enqueue(
+            outbox.enqueue(
                 session,
                 team_id=team_id,
                 key=level_key(escalation.id, 1, user_id),
@@ -565,7 +565,7 @@ def _reach(
     elif level == 2:
         if card.lead_id:
             text, blocks = views.level2_dm(card)
-            delivery.enqueue(
+            outbox.enqueue(
                 session,
                 team_id=team_id,
                 key=level_key(escalation.id, 2, card.lead_id),
@@ -576,7 +576,7 @@ def _reach(
             )
     elif card.channel:
         text, blocks = views.governance_post(card)
-        delivery.enqueue(
+        outbox.enqueue(
             session,
             team_id=team_id,
             key=governance_key(escalation.id),
@@ -588,7 +588,7 @@ def _reach(
     else:
         text, blocks = views.no_governance_channel(card)
         for admin in settings.admins:
-            delivery.enqueue(
+            outbox.enqueue(
                 session,
                 team_id=team_id,
                 key=level_key(escalation.id, 3, admin),
@@ -616,7 +616,7 @@ def _refresh_post(
     if not _posted(session, escalation):
         return
     text, blocks = views.governance_post(card)
-    delivery.enqueue_update(
+    outbox.enqueue_update(
         session,
         team_id=escalation.team_id,
         key=f"{governance_key(escalation.id)}:update:{event_id}",
@@ -656,7 +656,7 @@ def _resolve(
     _refresh_post(session, escalation, card, now, event_id)
     if tell_waiter:
         waiter_id = card.told[0]
-        delivery.enqueue(
+        outbox.enqueue(
             session,
             team_id=escalation.team_id,
             key=f"escalation:{escalation.id}:resolved:{waiter_id}",

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.checkins import service as checkins
 from bot.core import authz, history, mrkdwn, people
 from bot.core.authz import Action
@@ -52,7 +53,6 @@ from bot.intake.views import (
     TriageTarget,
 )
 from bot.okrs import service as okrs
-from bot.outbox import delivery
 from storage.aliases import PARENT_OKR, PROVIDER
 from storage.models import (
     OPEN_STATES,
@@ -207,7 +207,7 @@ def submit(
         _depend(session, initiative, requester_id, settings, now, today, team=depends_team)
 
     card = request_card(session, initiative)
-    delivery.enqueue(
+    outbox.enqueue(
         session,
         team_id=team_id,
         key=f"request:{initiative.id}:confirm",
@@ -217,7 +217,7 @@ def submit(
     )
     if settings.triage_channel:
         text, blocks = views.triage_post(card)
-        delivery.enqueue(
+        outbox.enqueue(
             session,
             team_id=team_id,
             key=triage_key(initiative.id),
@@ -228,7 +228,7 @@ def submit(
         )
     else:
         for admin in settings.admins:
-            delivery.enqueue(
+            outbox.enqueue(
                 session,
                 team_id=team_id,
                 key=f"notice:triage-unset:{admin}",
@@ -618,7 +618,7 @@ def ask_for_info(
     card = request_card(session, initiative)
     key = f"request:{initiative.id}:ask:{(nonce or now.isoformat())[:60]}"
     text, blocks = views.question_for_requester(card, initiative.id, actor_id, question)
-    sent = delivery.enqueue(
+    sent = outbox.enqueue(
         session, team_id=team_id, key=key, channel=initiative.requester_id, text=text, blocks=blocks, now=now
     )
     if not sent:
@@ -683,7 +683,7 @@ def answer_for_info(
     assert initiative is not None
     card = request_card(session, initiative)
     key = f"request:{initiative.id}:answer:{(nonce or now.isoformat())[:60]}"
-    sent = delivery.enqueue(
+    sent = outbox.enqueue(
         session,
         team_id=team_id,
         key=key,
@@ -721,7 +721,7 @@ def _in_triage_thread(session: Session, initiative: Initiative, key: str, text: 
     """A reply under the request's triage post, if it has one that was (or will be) delivered."""
     channel = _triage_post_channel(session, initiative.team_id, initiative.id)
     if channel is not None:
-        delivery.enqueue(
+        outbox.enqueue(
             session,
             team_id=initiative.team_id,
             key=key,
@@ -748,7 +748,7 @@ def _latest_question(session: Session, initiative: Initiative) -> Event | None:
 def _tell(
     session: Session, initiative: Initiative, what: str, user_id: str, text: str, now: datetime
 ) -> None:
-    delivery.enqueue(
+    outbox.enqueue(
         session,
         team_id=initiative.team_id,
         key=f"request:{initiative.id}:{what}",
@@ -776,7 +776,7 @@ def _update_triage_post(session: Session, team_id: str, card: RequestCard, now: 
     if _triage_post_channel(session, team_id, card.id) is None:
         return
     text, blocks = views.triage_post(card)
-    delivery.enqueue_update(
+    outbox.enqueue_update(
         session,
         team_id=team_id,
         key=f"request:{card.id}:decision",

@@ -21,7 +21,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +29,6 @@ from typing import Any
 import sqlalchemy as sa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.models.blocks import Block
 from sqlalchemy import event
 from sqlalchemy.orm import Session, aliased
 
@@ -37,14 +36,12 @@ from bot.core import mrkdwn
 from bot.core.clock import Clock
 from bot.core.config import WorkspaceSettings
 from bot.core.workspaces import settings_for
-from storage.db import Database, insert_ignore, skip_locked
+from bot.outbox.enqueue import METADATA_EVENT, NOTICE_PREFIX, UPDATE, UPLOAD, enqueue
+from storage.db import Database, skip_locked
 from storage.models import Outbox, OutboxState
 
 log = logging.getLogger(__name__)
 
-POST, UPDATE, UPLOAD = "post", "update", "upload"
-METADATA_EVENT = "throughline_outbox"
-NOTICE_PREFIX = "notice:"
 
 # Errors that no retry can fix: the row is parked and an admin is told once.
 PERMANENT_ERRORS = frozenset(
@@ -69,101 +66,6 @@ PERMANENT_ERRORS = frozenset(
 )
 MAX_BACKOFF = timedelta(hours=1)
 _EARLIER = aliased(Outbox, name="earlier")  # another row of the outbox, in the claim's query
-
-
-def _blocks(blocks: Sequence[Block | dict[str, Any]] | None) -> list[dict[str, Any]] | None:
-    if not blocks:
-        return None
-    # to_dict() runs slack_sdk's validation: a bad block fails here, in the domain, not at Slack
-    return [b.to_dict() if isinstance(b, Block) else dict(b) for b in blocks]
-
-
-def _add(
-    session: Session,
-    team_id: str,
-    key: str,
-    method: str,
-    channel: str | None,
-    ref_key: str | None,
-    payload: dict[str, Any],
-    now: datetime,
-) -> bool:
-    inserted = insert_ignore(
-        session,
-        Outbox,
-        {
-            "team_id": team_id,
-            "key": key[:200],
-            "method": method,
-            "channel": channel,
-            "ref_key": ref_key,
-            "payload": payload,
-            "state": OutboxState.PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        },
-        ["team_id", "key"],
-    )
-    if inserted:
-        session.info["outbox_dirty"] = True
-    return inserted
-
-
-def enqueue(
-    session: Session,
-    *,
-    team_id: str,
-    key: str,
-    channel: str,
-    text: str,
-    now: datetime,
-    blocks: Sequence[Block | dict[str, Any]] | None = None,
-    thread_of: str | None = None,
-) -> bool:
-    """Store a post to `channel` (a channel id, or a user id for a DM). `text` is the notification
-    fallback and must already be escaped mrkdwn. With `thread_of`, the post goes in the thread of
-    the message sent under that key. Returns False if `key` was enqueued before (nothing changes)."""
-    payload = {"text": text, "blocks": _blocks(blocks), "thread": thread_of is not None}
-    return _add(session, team_id, key, POST, channel, thread_of, payload, now)
-
-
-def enqueue_update(
-    session: Session,
-    *,
-    team_id: str,
-    key: str,
-    of: str,
-    text: str,
-    now: datetime,
-    blocks: Sequence[Block | dict[str, Any]] | None = None,
-) -> bool:
-    """Store an edit (chat.update) of the message sent under key `of`; sent after it, in order."""
-    payload = {"text": text, "blocks": _blocks(blocks)}
-    return _add(session, team_id, key, UPDATE, None, of, payload, now)
-
-
-def enqueue_upload(
-    session: Session,
-    *,
-    team_id: str,
-    key: str,
-    channel: str,
-    filename: str,
-    title: str,
-    content: bytes,
-    now: datetime,
-    thread_of: str | None = None,
-    comment: str | None = None,
-) -> bool:
-    """Store a file upload (files upload v2), optionally into the thread of another outbox message."""
-    payload = {
-        "filename": filename,
-        "title": title,
-        "content": base64.b64encode(content).decode("ascii"),
-        "comment": comment,
-    }
-    return _add(session, team_id, key, UPLOAD, channel, thread_of, payload, now)
 
 
 def watch_commits(db: Database, kick: Callable[[], None]) -> None:
