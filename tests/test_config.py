@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -121,3 +123,56 @@ def test_any_timezone_text_is_accepted_or_refused_cleanly(text: str) -> None:
         WorkspaceSettings(timezone=text)
     except ValueError:
         pass
+
+
+def test_the_log_level_is_accepted_in_any_case_and_a_wrong_one_names_the_choices(env) -> None:
+    env.setenv("THROUGHLINE_LOG_LEVEL", "debug")
+    assert load_settings().log_level == "DEBUG"
+    env.setenv("THROUGHLINE_LOG_LEVEL", "loud")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        "THROUGHLINE_LOG_LEVEL: 'loud' is not a log level; use DEBUG, INFO, WARNING or ERROR"
+    )
+
+
+def test_an_unknown_key_in_the_config_file_is_named_with_the_close_one(env, tmp_path) -> None:
+    path = tmp_path / "throughline.toml"
+    path.write_text('triage_chanel = "C0TRIAGE"\n')
+    env.setenv("THROUGHLINE_CONFIG", str(path))
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == (f"{path}: triage_chanel is not a setting; did you mean triage_channel?")
+    path.write_text('colour = "blue"\n')
+    with pytest.raises(ConfigError, match=r": colour is not a setting; see throughline.toml.example$"):
+        load_settings()
+
+
+def test_a_sqlite_url_with_two_slashes_says_how_to_name_a_file(env) -> None:
+    env.setenv("DATABASE_URL", "sqlite://relative.db")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith("DATABASE_URL: 'sqlite://relative.db' names no file")
+    assert "sqlite:///relative.db" in message
+    assert "\n" not in message
+
+
+def test_a_psycopg2_url_is_served_by_psycopg_3_and_says_so(env, caplog) -> None:
+    env.setenv("DATABASE_URL", "postgresql+psycopg2://u@db/x")
+    with caplog.at_level("WARNING", logger="bot.core.config"):
+        settings = load_settings()
+    assert settings.database_url == "postgresql+psycopg://u@db/x"
+    assert "psycopg2 is not installed with Throughline; using psycopg 3" in caplog.text
+
+
+def test_the_example_config_names_every_setting_and_its_defaults_load(env, tmp_path) -> None:
+    from pathlib import Path
+
+    example = (Path(__file__).resolve().parents[1] / "throughline.toml.example").read_text()
+    settings_lines = [line[2:] for line in example.splitlines() if re.match(r"# [a-z0-9_]+ = ", line)]
+    assert {line.split(" = ")[0] for line in settings_lines} == set(Settings.model_fields)
+    path = tmp_path / "throughline.toml"
+    path.write_text("\n".join(line for line in settings_lines if not line.endswith('= ""')) + "\n")
+    env.setenv("THROUGHLINE_CONFIG", str(path))
+    assert load_settings() == Settings()

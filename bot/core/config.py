@@ -11,9 +11,12 @@ A bad value stops the program with one line naming the setting (`ConfigError`).
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
+import logging
 import os
 import re
+import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -39,7 +42,9 @@ from pydantic_settings import (
 from bot.core.calendar import Cadence, WorkCalendar, check_holidays, check_zone
 
 ENV_PREFIX = "THROUGHLINE_"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+log = logging.getLogger(__name__)
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -240,7 +245,7 @@ class Settings(WorkspaceSettings, BaseSettings):
         description="How long a deliverer holds a claimed message before others may take it.",
     )
     template_dir: Path | None = Field(None, description="Directory overriding the digest templates.")
-    log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR (any case).")
 
     @classmethod
     def settings_customise_sources(
@@ -256,6 +261,14 @@ class Settings(WorkspaceSettings, BaseSettings):
         if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: Any) -> Any:
+        text = str(value).strip().upper()
+        if text not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level; use DEBUG, INFO, WARNING or ERROR")
+        return text
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -296,7 +309,15 @@ class Settings(WorkspaceSettings, BaseSettings):
             ) from exc
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise ValueError(f"{url.get_backend_name()} is not supported; use sqlite or postgresql")
+        if url.get_backend_name() == "sqlite" and url.host:
+            # sqlite://name.db reads "name.db" as a host and opens an in-memory database
+            raise ValueError(
+                f"{value!r} names no file (two slashes make {url.host!r} a host); use "
+                f"sqlite:///{url.host} for a file here, or sqlite:////abs/path.db"
+            )
         if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("psycopg2", "default"):
+            if url.get_driver_name() == "psycopg2":
+                log.warning("DATABASE_URL: psycopg2 is not installed with Throughline; using psycopg 3")
             url = url.set(drivername="postgresql+psycopg")
             return url.render_as_string(hide_password=False)
         return value
@@ -363,6 +384,8 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
         raise ConfigError(
             f"{ENV_PREFIX}CONFIG: {str(path)!r} does not exist; point it at your throughline.toml"
         )
+    if path is not None:
+        _check_file_keys(Path(path))
     token = _config_file.set(Path(path) if path else None)
     try:
         return Settings(**overrides)
@@ -373,3 +396,18 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
         raise ConfigError(f"could not read settings from {where}: {exc}") from None
     finally:
         _config_file.reset(token)
+
+
+def _check_file_keys(path: Path) -> None:
+    """A key the settings do not know is a typo that would be ignored in silence: name it."""
+    try:
+        keys = tomllib.loads(path.read_text(encoding="utf-8")).keys()
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return  # reading the file properly reports it
+    known = set(Settings.model_fields)
+    for key in keys:
+        if key.lower() in known:
+            continue
+        close = difflib.get_close_matches(key.lower(), known, n=1)
+        hint = f"did you mean {close[0]}?" if close else "see throughline.toml.example"
+        raise ConfigError(f"{path}: {key} is not a setting; {hint}")
