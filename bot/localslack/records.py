@@ -1,0 +1,62 @@
+"""What the local Slack holds: the calls it answered, its people and channels, its messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.localslack.blockkit import visible_text
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    response: dict[str, Any]
+    status: int
+    at: float
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.response.get("ok"))
+
+
+@dataclass
+class User:
+    id: str
+    name: str
+    tz: str | None = "UTC"
+    email: str | None = None
+    deleted: bool = False
+    is_admin: bool = False
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    archived: bool = False
+    member: bool = True
+
+
+@dataclass
+class Fault:
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+    drop: bool = False
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]] | None
+    metadata: dict[str, Any] | None
+    thread_ts: str | None
+    history: list[dict[str, Any]] = field(default_factory=list)  # earlier versions (chat.update)
+
+    @property
+    def visible(self) -> str:
+        return visible_text({"text": self.text, "blocks": self.blocks})

@@ -1,0 +1,331 @@
+"""A local Slack on loopback: the Web API the real slack_sdk client talks to over HTTP,
+`response_url`s and file-upload URLs, with a directory of people and channels, and a record of
+every call. The test suite and `throughline demo` both run on it."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from bot.localslack.blockkit import MESSAGE_BLOCK_LIMIT, BlockKitError, validate_blocks
+from bot.localslack.records import Call, Channel, Fault, Message, User
+from bot.localslack.webapi import WebApi
+
+# the tokens this Slack accepts unless told others (it is no secret: it runs on loopback)
+BOT_TOKEN = "xoxb-fake-bot-token"  # noqa: S105
+APP_TOKEN = "xapp-fake-app-token"  # noqa: S105
+TEAM_ID = "T0FAKE"
+
+# form fields Slack accepts as JSON strings
+_JSON_FIELDS = {"blocks", "attachments", "view", "metadata", "files", "options", "users"}
+
+
+class LocalSlack(WebApi):
+    """Start with `FakeSlack().start()`; `url` is the Web API base URL (SLACK_API_URL)."""
+
+    def __init__(
+        self, *, bot_token: str = BOT_TOKEN, app_token: str = APP_TOKEN, team_id: str = TEAM_ID
+    ) -> None:
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.team_id = team_id
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.limiter: Callable[[str, dict[str, Any]], float | None] | None = None
+        self.latency: float = 0.0
+        self.socket_url: str | None = None
+        self.reset()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> LocalSlack:
+        handler = _make_handler(self)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def base(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def url(self) -> str:
+        return self.base + "/api/"
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls: list[Call] = []
+            self.users: dict[str, User] = {}
+            self.channels: dict[str, Channel] = {}
+            self.messages: dict[str, list[Message]] = defaultdict(list)
+            self.ephemerals: list[dict[str, Any]] = []
+            self.views: dict[str, dict[str, Any]] = {}
+            self.home: dict[str, dict[str, Any]] = {}
+            self.responses: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            self.files: dict[str, dict[str, Any]] = {}
+            self.invalid: list[tuple[str, str]] = []
+            self._faults: dict[str, deque[Fault]] = defaultdict(deque)
+            self._triggers: dict[str, float] = {}
+            self.limiter = None
+            self.latency = 0.0
+
+    # -- the directory -----------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str | None = None,
+        *,
+        tz: str | None = "UTC",
+        email: str | None = None,
+        deleted: bool = False,
+        is_admin: bool = False,
+    ) -> User:
+        with self._lock:
+            user = User(user_id, name or user_id.lower(), tz, email, deleted, is_admin)
+            self.users[user_id] = user
+            return user
+
+    def add_channel(
+        self, channel_id: str, name: str | None = None, *, archived: bool = False, member: bool = True
+    ) -> Channel:
+        with self._lock:
+            channel = Channel(channel_id, name or channel_id.lower(), archived, member)
+            self.channels[channel_id] = channel
+            return channel
+
+    def new_trigger(self) -> str:
+        with self._lock:
+            trigger = f"{next(self._ids)}.{int(time.time())}.fake{next(self._ids):08x}"
+            self._triggers[trigger] = time.monotonic()
+            return trigger
+
+    def response_url(self) -> str:
+        return f"{self.base}/respond/{next(self._ids)}"
+
+    # -- fault injection -------------------------------------------------------------------------
+
+    def fail(
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        drop: bool = False,
+    ) -> None:
+        """The next `times` calls of `method` fail: `status=429, retry_after=1` is a rate limit,
+        `status=500` a server error, `error="channel_not_found"` an API error, `drop` a cut connection."""
+        with self._lock:
+            for _ in range(times):
+                self._faults[method].append(Fault(status, error, retry_after, drop))
+
+    # -- what was seen ---------------------------------------------------------------------------
+
+    def calls_to(self, method: str, *, ok: bool | None = None) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method and (ok is None or c.ok == ok)]
+
+    def posts(self, channel: str | None = None) -> list[Message]:
+        """Messages posted (latest version), optionally to one channel or user's DM."""
+        with self._lock:
+            if channel is None:
+                return [m for msgs in self.messages.values() for m in msgs]
+            return list(self.messages.get(self._conversation(channel), []))
+
+    def dms(self, user_id: str) -> list[Message]:
+        return self.posts(user_id)
+
+    def responses_all(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r for rs in self.responses.values() for r in rs]
+
+    def views_opened(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                c.response["view"]
+                for c in self.calls
+                if c.method in ("views.open", "views.push")
+                and c.ok
+                and (user_id is None or c.args.get("_user") in (None, user_id))
+            ]
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+        """Wait until `predicate()` is truthy (checked after every call the fake answers)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                result = predicate()
+                if result:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"fake Slack: timed out waiting for {what}")
+                self._changed.wait(remaining)
+
+    def wait_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        return self.wait_for(
+            lambda: len(self.calls_to(method)) >= count and self.calls_to(method),
+            timeout,
+            f"{count} call(s) to {method}",
+        )
+
+    # -- the HTTP side -----------------------------------------------------------------------------
+
+    def _record(self, method: str, args: dict[str, Any], response: dict[str, Any], status: int) -> None:
+        with self._changed:
+            self.calls.append(Call(method, args, response, status, time.time()))
+            if response.get("error") in ("invalid_blocks", "invalid_arguments", "view_invalid"):
+                self.invalid.append((method, str(response.get("detail"))))
+            self._changed.notify_all()
+
+    def handle_api(
+        self, method: str, args: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if self.latency:
+            time.sleep(self.latency)
+        with self._lock:
+            faults = self._faults.get(method)
+            fault = faults.popleft() if faults else None
+        if fault is not None:
+            if fault.drop:
+                raise ConnectionAbortedError("fault: dropped")
+            body = {
+                "ok": False,
+                "error": fault.error or ("ratelimited" if fault.status == 429 else "internal_error"),
+            }
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            self._record(method, args, body, fault.status)
+            return fault.status, body, headers
+        if self.limiter is not None:
+            wait = self.limiter(method, args)
+            if wait is not None:
+                body = {"ok": False, "error": "ratelimited"}
+                self._record(method, args, body, 429)
+                return 429, body, {"Retry-After": str(max(1, int(wait + 0.999)))}
+        expected = self.app_token if method == "apps.connections.open" else self.bot_token
+        if token != expected:
+            body = {"ok": False, "error": "invalid_auth" if token else "not_authed"}
+            self._record(method, args, body, 200)
+            return 200, body, {}
+        handler = getattr(self, "api_" + method.replace(".", "_"), None)
+        if handler is None:
+            body = {"ok": False, "error": "unknown_method"}
+        else:
+            try:
+                with self._lock:
+                    body = handler(args)
+            except BlockKitError as exc:
+                body = {"ok": False, "error": "invalid_blocks", "detail": str(exc)}
+            except KeyError as exc:
+                body = {"ok": False, "error": "invalid_arguments", "detail": f"missing {exc}"}
+        self._record(method, args, body, 200)
+        return 200, body, {}
+
+    def handle_response_url(self, token: str, payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            validate_blocks(payload.get("blocks"), MESSAGE_BLOCK_LIMIT)
+        except BlockKitError as exc:
+            with self._changed:
+                self.invalid.append(("response_url", str(exc)))
+                self._changed.notify_all()
+            return {"ok": False, "error": "invalid_blocks", "detail": str(exc)}
+        with self._changed:
+            self.responses[token].append(payload)
+            self.calls.append(Call("response_url", payload, {"ok": True}, 200, time.time()))
+            self._changed.notify_all()
+        return {"ok": True}
+
+    def handle_upload(self, file_id: str, data: bytes) -> bool:
+        with self._lock:
+            record = self.files.get(file_id)
+            if record is None:
+                return False
+            record["content"] = data
+            return True
+
+    # -- Web API methods ------------------------------------------------------------------------
+
+
+def _parse_args(content_type: str, raw: bytes, query: str) -> dict[str, Any]:
+    args: dict[str, Any] = {k: v[-1] for k, v in parse_qs(query).items()}
+    if not raw:
+        return args
+    if "application/json" in content_type:
+        args.update(json.loads(raw.decode("utf-8")))
+        return args
+    for key, values in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items():
+        value: Any = values[-1]
+        if key in _JSON_FIELDS and isinstance(value, str) and value[:1] in ("[", "{"):
+            value = json.loads(value)
+        args[key] = value
+    return args
+
+
+def _make_handler(fake: LocalSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _send(
+            self, status: int, body: dict[str, Any] | str, headers: dict[str, str] | None = None
+        ) -> None:
+            data = (json.dumps(body) if isinstance(body, dict) else body).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            parts = urlsplit(self.path)
+            path = parts.path
+            try:
+                if path.startswith("/api/"):
+                    auth = self.headers.get("Authorization") or ""
+                    args = _parse_args(self.headers.get("Content-Type") or "", raw, parts.query)
+                    token = auth.removeprefix("Bearer ").strip() or args.pop("token", None)
+                    status, body, headers = fake.handle_api(path[len("/api/") :], args, token)
+                    self._send(status, body, headers)
+                elif path.startswith("/respond/"):
+                    payload = json.loads(raw.decode("utf-8") or "{}")
+                    self._send(200, fake.handle_response_url(path.rsplit("/", 1)[1], payload))
+                elif path.startswith("/upload/"):
+                    ok = fake.handle_upload(path.rsplit("/", 1)[1], raw)
+                    self._send(200 if ok else 404, "OK - " + str(len(raw)) if ok else "not found")
+                else:
+                    self._send(404, {"ok": False, "error": "not_found"})
+            except ConnectionAbortedError:
+                self.close_connection = True
+                self.connection.close()
+
+        do_GET = do_POST
+
+    return Handler
