@@ -56,6 +56,7 @@ class Message:
     metadata: dict[str, Any] | None
     thread_ts: str | None
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier versions (chat.update)
+    files: list[dict[str, Any]] = field(default_factory=list)  # a file share: the files it shows
 
     @property
     def visible(self) -> str:

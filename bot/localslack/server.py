@@ -45,6 +45,8 @@ class LocalSlack(WebApi):
         self.limiter: Callable[[str, dict[str, Any]], float | None] | None = None
         self.latency: float = 0.0
         self.socket_url: str | None = None
+        # seconds since the epoch for message `ts`: the wall clock, or the demo's clock
+        self.clock: Callable[[], float] = time.time
         self.reset()
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -86,6 +88,9 @@ class LocalSlack(WebApi):
             self.invalid: list[tuple[str, str]] = []
             self._faults: dict[str, deque[Fault]] = defaultdict(deque)
             self._triggers: dict[str, float] = {}
+            self._trigger_users: dict[str, str] = {}
+            self.modals: dict[str, list[str]] = {}  # user -> their open modals, bottom first
+            self._response_contexts: dict[str, dict[str, Any]] = {}
             self.limiter = None
             self.latency = 0.0
 
@@ -114,14 +119,26 @@ class LocalSlack(WebApi):
             self.channels[channel_id] = channel
             return channel
 
-    def new_trigger(self) -> str:
+    def new_trigger(self, user: str | None = None) -> str:
+        """A trigger id, valid for 3 s; with `user`, a modal it opens joins that user's stack."""
         with self._lock:
             trigger = f"{next(self._ids)}.{int(time.time())}.fake{next(self._ids):08x}"
             self._triggers[trigger] = time.monotonic()
+            if user is not None:
+                self._trigger_users[trigger] = user
             return trigger
 
-    def response_url(self) -> str:
-        return f"{self.base}/respond/{next(self._ids)}"
+    def response_url(
+        self, *, user: str | None = None, channel: str | None = None, message_ts: str | None = None
+    ) -> str:
+        """A `response_url`; given where it was issued (who, which conversation, which message),
+        what the app sends to it shows there, as in Slack: an ephemeral reply to `user`, a new
+        message for everyone (`in_channel`), or the original message replaced or deleted."""
+        token = str(next(self._ids))
+        if user is not None and channel is not None:
+            with self._lock:
+                self._response_contexts[token] = {"user": user, "channel": channel, "message_ts": message_ts}
+        return f"{self.base}/respond/{token}"
 
     # -- fault injection -------------------------------------------------------------------------
 
@@ -254,8 +271,47 @@ class LocalSlack(WebApi):
         with self._changed:
             self.responses[token].append(payload)
             self.calls.append(Call("response_url", payload, {"ok": True}, 200, time.time()))
+            context = self._response_contexts.get(token)
+            if context is not None:
+                self._show_response(context, payload)
             self._changed.notify_all()
         return {"ok": True}
+
+    def _show_response(self, context: dict[str, Any], payload: dict[str, Any]) -> None:
+        channel = self._conversation(context["channel"])
+        original = next(
+            (m for m in self.messages.get(channel, []) if m.ts == context.get("message_ts")), None
+        )
+        if payload.get("delete_original") and original is not None:
+            self.messages[channel].remove(original)
+            return
+        if payload.get("replace_original") and original is not None:
+            original.history.append({"text": original.text, "blocks": original.blocks})
+            original.text = payload.get("text") or ""
+            original.blocks = payload.get("blocks")
+            return
+        if payload.get("replace_original"):  # the original was itself ephemeral: replace it
+            self.ephemerals[:] = [
+                e
+                for e in self.ephemerals
+                if not (e.get("user") == context["user"] and e.get("message_ts") == context.get("message_ts"))
+            ]
+        if payload.get("response_type") == "in_channel":
+            self.messages[channel].append(
+                Message(
+                    channel, self._next_ts(), payload.get("text") or "", payload.get("blocks"), None, None
+                )
+            )
+            return
+        self.ephemerals.append(
+            {
+                "channel": channel,
+                "user": context["user"],
+                "text": payload.get("text") or "",
+                "blocks": payload.get("blocks"),
+                "message_ts": self._next_ts(),
+            }
+        )
 
     def handle_upload(self, file_id: str, data: bytes) -> bool:
         with self._lock:

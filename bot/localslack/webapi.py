@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 from bot.localslack.blockkit import MESSAGE_BLOCK_LIMIT, BlockKitError, validate_blocks, validate_view
@@ -30,6 +31,9 @@ class WebApi(ABC):
     _ts: itertools.count[int]
     _ids: itertools.count[int]
     _triggers: dict[str, float]
+    _trigger_users: dict[str, str]
+    modals: dict[str, list[str]]
+    clock: Callable[[], float]
 
     @property
     @abstractmethod
@@ -40,7 +44,7 @@ class WebApi(ABC):
         return "D" + channel[1:] if channel[:1] in ("U", "W") else channel
 
     def _next_ts(self) -> str:
-        return f"{int(time.time())}.{next(self._ts):06d}"
+        return f"{int(self.clock())}.{next(self._ts):06d}"
 
     def _target(self, channel: str) -> tuple[str | None, str | None]:
         """(conversation id, error) for posting to `channel`."""
@@ -205,6 +209,17 @@ class WebApi(ABC):
             return "expired_trigger_id"
         return None
 
+    def _stack(self, trigger_id: str | None, view_id: str, *, push: bool) -> None:
+        """The modal stack of whoever the trigger was issued to: views.open starts one, views.push
+        adds to it (Slack keeps at most 3 views in a stack)."""
+        user = self._trigger_users.pop(trigger_id or "", None)
+        if user is None:
+            return
+        stack = self.modals.setdefault(user, [])
+        if not push:
+            stack.clear()
+        stack.append(view_id)
+
     def _store_view(self, view: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
         validate_view(view)
         view_id = previous["id"] if previous else f"V{next(self._ids):08d}"
@@ -225,14 +240,20 @@ class WebApi(ABC):
         self.views[view_id] = stored
         return stored
 
-    def api_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        error = self._take_trigger(args.get("trigger_id"))
+    def api_views_open(self, args: dict[str, Any], *, push: bool = False) -> dict[str, Any]:
+        trigger = args.get("trigger_id")
+        user = self._trigger_users.get(trigger or "")
+        if push and user is not None and len(self.modals.get(user, [])) >= 3:
+            return {"ok": False, "error": "push_limit_reached"}
+        error = self._take_trigger(trigger)
         if error:
             return {"ok": False, "error": error}
-        return {"ok": True, "view": self._store_view(args["view"])}
+        stored = self._store_view(args["view"])
+        self._stack(trigger, stored["id"], push=push)
+        return {"ok": True, "view": stored}
 
     def api_views_push(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self.api_views_open(args)
+        return self.api_views_open(args, push=True)
 
     def api_views_update(self, args: dict[str, Any]) -> dict[str, Any]:
         previous = None
