@@ -382,13 +382,13 @@ def outbox(ctx: click.Context, show_all: bool) -> None:
     """Messages waiting to be sent, and parked ones that need a person."""
     if ctx.invoked_subcommand is not None:
         return
-    from bot.outbox import delivery
+    from bot.outbox import admin
     from storage.db import Database
 
     database = Database(_settings(ctx).database_url)
     try:
         with database.session() as session:
-            rows = delivery.waiting(session, include_sent=show_all)
+            rows = admin.waiting(session, include_sent=show_all)
     finally:
         database.dispose()
     if not rows:
@@ -412,7 +412,7 @@ def outbox(ctx: click.Context, show_all: bool) -> None:
 def outbox_retry(ctx: click.Context, ids: tuple[int, ...], all_parked: bool) -> None:
     """Re-queue parked (or pending) messages to be sent on the next delivery pass."""
     from bot.core.clock import SystemClock
-    from bot.outbox import delivery
+    from bot.outbox import admin
     from storage.db import Database
 
     if not ids and not all_parked:
@@ -420,7 +420,7 @@ def outbox_retry(ctx: click.Context, ids: tuple[int, ...], all_parked: bool) -> 
     database = Database(_settings(ctx).database_url)
     try:
         with database.session() as session:
-            count = delivery.requeue(session, list(ids), SystemClock().now(), all_parked=all_parked)
+            count = admin.requeue(session, list(ids), SystemClock().now(), all_parked=all_parked)
     finally:
         database.dispose()
     if ids and count < len(ids):

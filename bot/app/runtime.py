@@ -17,7 +17,9 @@ from bot.app.tick import TickReport, tick
 from bot.core.clock import Clock, SystemClock
 from bot.core.config import ConfigError, Settings
 from bot.core.services import Services, make_client
-from bot.outbox.delivery import Deliverer, DeliveryWorker, Pace, watch_commits
+from bot.outbox.deliverer import Deliverer
+from bot.outbox.pace import Pace
+from bot.outbox.worker import DeliveryWorker, watch_commits
 from storage import migrate
 from storage.db import Database
 
