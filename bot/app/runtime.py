@@ -58,14 +58,7 @@ class Runtime:
     @cached_property
     def app(self) -> App:
         """The bolt app (built on first use: it checks the token with auth.test)."""
-        return create_app(
-            self.settings,
-            self.db,
-            client=self.client,
-            clock=self.clock,
-            kick=self.worker.kick,
-            listener_executor=self._listener_executor,
-        )
+        return create_app(self.services, listener_executor=self._listener_executor)
 
     def socket_mode_handler(self, *, ping_interval: float = 10) -> Any:
         """The Socket Mode connection for `throughline run`: reconnects by itself after a drop
