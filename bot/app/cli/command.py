@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bot.core.clock import Clock, FixedClock, SystemClock, parse_instant
 from bot.core.config import ConfigError, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,3 +41,13 @@ def friendly(func: F) -> F:
 def settings_of(ctx: click.Context) -> Settings:
     settings: Settings = ctx.obj["settings"]
     return settings
+
+
+def clock_at(now_text: str | None) -> Clock:
+    """The clock of a `--now` option: fixed at that instant, or the system's when it is not given.
+    An instant that does not parse is a usage error on `--now`."""
+    try:
+        now = parse_instant(now_text) if now_text else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
+    return FixedClock(now) if now else SystemClock()

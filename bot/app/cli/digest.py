@@ -8,8 +8,7 @@ from typing import Any
 
 import click
 
-from bot.app.cli.command import fail, friendly, settings_of
-from bot.core.clock import parse_instant
+from bot.app.cli.command import clock_at, fail, friendly, settings_of
 from bot.core.config import ConfigError, Settings
 
 
@@ -26,14 +25,8 @@ from bot.core.config import ConfigError, Settings
 @friendly
 def digest_command(ctx: click.Context, preview: bool, now_text: str | None, team_id: str | None) -> None:
     """Post the leadership digest of the latest period (once per period), or --preview it."""
-    from bot.core.clock import FixedClock, SystemClock
-
     settings = settings_of(ctx)
-    try:
-        now = parse_instant(now_text) if now_text else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--now") from None
-    clock = FixedClock(now) if now else SystemClock()
+    clock = clock_at(now_text)
     if preview:
         _preview_digest(settings, clock.now(), team_id)
     else:

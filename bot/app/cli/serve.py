@@ -13,8 +13,7 @@ from typing import Any
 
 import click
 
-from bot.app.cli.command import friendly, settings_of
-from bot.core.clock import parse_instant
+from bot.app.cli.command import clock_at, friendly, settings_of
 
 
 def _wait_for_signal(stop: Callable[[], None]) -> threading.Event:
@@ -105,14 +104,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_scheduler: 
 def tick(ctx: click.Context, now_text: str | None) -> None:
     """Run one pass of the clock (check-ins, reminders, escalations, digest, delivery) and exit."""
     from bot.app.runtime import Runtime
-    from bot.core.clock import FixedClock, SystemClock
 
     settings = settings_of(ctx)
-    try:
-        now = parse_instant(now_text) if now_text else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--now") from None
-    clock = FixedClock(now) if now else SystemClock()
+    clock = clock_at(now_text)
     runtime = Runtime(settings, clock=clock)
     runtime.prepare_database()
     if settings.slack_bot_token is None:
