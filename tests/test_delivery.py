@@ -12,8 +12,9 @@ from bot import outbox
 from bot.core.clock import FixedClock
 from bot.core.config import Settings
 from bot.core.services import make_client
-from bot.outbox import delivery
-from bot.outbox.delivery import Deliverer
+from bot.outbox import admin
+from bot.outbox.deliverer import Deliverer, DeliveryReport
+from bot.outbox.pace import RATE_LIMIT_RETRIES, Pace
 from storage.db import Database
 from storage.models import Outbox, OutboxState
 from tests.slackfake import FakeSlack
@@ -91,7 +92,7 @@ def test_edits_of_one_message_go_in_order_whoever_sends_them(db, clock, settings
     first, second = deliverer._claim(), other._claim()  # two replicas claim at the same moment
 
     assert [c.key for c in first] == ["escalation:7:0"] and second == []  # the later edit waits its turn
-    report = delivery.DeliveryReport()
+    report = DeliveryReport()
     for claim in first:
         deliverer._deliver(claim, report)
     assert other.drain().sent == 1
@@ -163,7 +164,7 @@ def test_permanent_errors_park_the_row_and_tell_an_admin_once(db, clock, deliver
 
     fake.add_channel("C0GONE")
     with db.session() as session:
-        assert delivery.requeue(session, [], clock.now(), all_parked=True) == 3
+        assert admin.requeue(session, [], clock.now(), all_parked=True) == 3
     deliverer.drain()
     assert len(fake.posts("C0GONE")) == 2
 
@@ -200,7 +201,7 @@ def test_a_deliverer_whose_lease_expired_mid_batch_does_not_send_what_another_to
     other = Deliverer(db, make_client(settings), clock, settings.workspace_defaults())
     assert other.drain().sent == 1
 
-    report = delivery.DeliveryReport()
+    report = DeliveryReport()
     deliverer._deliver(stale, report)  # wakes up: the row is no longer its own
     assert report.handled == 0
     assert [m.text for m in fake.posts("C0TRIAGE")] == ["once"]
@@ -219,7 +220,7 @@ def test_a_claim_half_its_lease_old_is_renewed_before_its_send_and_cannot_be_tak
     other = Deliverer(db, make_client(settings), clock, settings.workspace_defaults())
     assert other.drain().sent == 0
 
-    report = delivery.DeliveryReport()
+    report = DeliveryReport()
     deliverer._deliver(claim, report)
     assert report.sent == 1 and [m.text for m in fake.posts("C0TRIAGE")] == ["once"]
 
@@ -228,7 +229,7 @@ def test_a_fresh_claim_is_sent_without_a_round_trip_to_renew_it(db, clock, deliv
     """A batch sent in a steady stream: a message costs its send and one write marking it sent."""
     post(db, clock, "fresh", channel="C0TRIAGE", text="once")
     (claim,) = deliverer._claim()
-    report = delivery.DeliveryReport()
+    report = DeliveryReport()
     with count_statements(db.engine) as seen:
         deliverer._deliver(claim, report)
     assert report.sent == 1 and fake.posts("C0TRIAGE")
@@ -348,7 +349,7 @@ class FakeTime:
 
 def test_pace_lets_a_burst_through_then_holds_to_the_rate() -> None:
     t = FakeTime()
-    pace = delivery.Pace(rate=10, burst=5, monotonic=t.monotonic, sleep=t.sleep)
+    pace = Pace(rate=10, burst=5, monotonic=t.monotonic, sleep=t.sleep)
     waits = [pace.acquire() for _ in range(25)]
     assert waits[:5] == [0, 0, 0, 0, 0]  # the burst
     assert t.now == pytest.approx(100 + 20 / 10)  # then 10 a second
@@ -366,7 +367,7 @@ def test_a_429_pauses_every_sender_and_the_message_goes_after_retry_after(db, cl
         make_client(settings, retry_rate_limits=False),
         clock,
         settings.workspace_defaults(),
-        pace=delivery.Pace(rate=50, burst=50, monotonic=t.monotonic, sleep=t.sleep),
+        pace=Pace(rate=50, burst=50, monotonic=t.monotonic, sleep=t.sleep),
     )
     post(db, clock, "a", text="first")
     post(db, clock, "b", text="second")
@@ -386,11 +387,11 @@ def test_a_message_that_keeps_hitting_429_is_rescheduled_not_spun_on(db, clock, 
         make_client(settings, retry_rate_limits=False),
         clock,
         settings.workspace_defaults(),
-        pace=delivery.Pace(rate=50, burst=50, monotonic=t.monotonic, sleep=t.sleep),
+        pace=Pace(rate=50, burst=50, monotonic=t.monotonic, sleep=t.sleep),
     )
     post(db, clock, "a")
     report = paced.drain()
     (row,) = rows(db)
     assert report.retrying == 1 and row.state == OutboxState.PENDING and row.last_error == "ratelimited"
     assert row.next_attempt_at == clock.now() + timedelta(seconds=2)
-    assert len(fake.calls_to("chat.postMessage")) == delivery.RATE_LIMIT_RETRIES + 1
+    assert len(fake.calls_to("chat.postMessage")) == RATE_LIMIT_RETRIES + 1

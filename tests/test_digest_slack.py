@@ -205,7 +205,7 @@ def test_a_failed_chart_upload_does_not_hold_back_the_digest(
 ) -> None:
     setup_workspace(rig)
     rig.fake.fail("files.getUploadURLExternal", error="internal_error")
-    with caplog.at_level(logging.WARNING, logger="bot.outbox.delivery"):
+    with caplog.at_level(logging.WARNING, logger="bot.outbox.deliverer"):
         rig.tick(FRIDAY)
 
     (message,) = rig.fake.posts("C0DIGEST")
@@ -227,7 +227,7 @@ def test_a_chart_upload_refused_for_good_is_parked_and_the_digest_stands(
 ) -> None:
     setup_workspace(rig)
     rig.fake.fail("files.getUploadURLExternal", error="restricted_action")
-    with caplog.at_level(logging.ERROR, logger="bot.outbox.delivery"):
+    with caplog.at_level(logging.ERROR, logger="bot.outbox.deliverer"):
         rig.tick(FRIDAY)
     assert len(rig.fake.posts("C0DIGEST")) == 1 and rig.fake.files == {}
     states = {r.key: r.state for r in outbox(rig) if r.key.startswith("digest:")}

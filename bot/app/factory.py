@@ -3,42 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from concurrent.futures import Executor
 
 from slack_bolt import App
-from slack_sdk import WebClient
 
-from bot.core.clock import Clock, SystemClock
-from bot.core.config import Settings
-from bot.core.services import Services, make_client
-from storage.db import Database
+from bot.core.services import Services
+from bot.slack.registration import register_all
 
 
-def create_app(
-    settings: Settings,
-    db: Database,
-    *,
-    client: WebClient | None = None,
-    clock: Clock | None = None,
-    kick: Callable[[], None] | None = None,
-    listener_executor: Executor | None = None,
-) -> App:
-    """A bolt App wired to `db`, talking to Slack (or the fake) at `settings.slack_api_url`.
+def create_app(services: Services, *, listener_executor: Executor | None = None) -> App:
+    """A bolt App wired to `services` (the process's one database, clock, Slack client and
+    delivery kick), talking to Slack (or the fake) at `services.settings.slack_api_url`.
 
     Listeners run in the request's thread and Slack gets the answer when they return
     (`process_before_response`): each is fast (the database, at most one Slack call).
     """
-    from bot.slack.registration import register_all
-
-    services = Services(
-        settings=settings,
-        db=db,
-        clock=clock or SystemClock(),
-        client=client or make_client(settings),
-    )
-    if kick is not None:
-        services.kick = kick
+    settings = services.settings
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     app = App(
         client=services.client,

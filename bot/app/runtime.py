@@ -17,7 +17,9 @@ from bot.app.tick import TickReport, tick
 from bot.core.clock import Clock, SystemClock
 from bot.core.config import ConfigError, Settings
 from bot.core.services import Services, make_client
-from bot.outbox.delivery import Deliverer, DeliveryWorker, Pace, watch_commits
+from bot.outbox.deliverer import Deliverer
+from bot.outbox.pace import Pace
+from bot.outbox.worker import DeliveryWorker, watch_commits
 from storage import migrate
 from storage.db import Database
 
@@ -56,14 +58,7 @@ class Runtime:
     @cached_property
     def app(self) -> App:
         """The bolt app (built on first use: it checks the token with auth.test)."""
-        return create_app(
-            self.settings,
-            self.db,
-            client=self.client,
-            clock=self.clock,
-            kick=self.worker.kick,
-            listener_executor=self._listener_executor,
-        )
+        return create_app(self.services, listener_executor=self._listener_executor)
 
     def socket_mode_handler(self, *, ping_interval: float = 10) -> Any:
         """The Socket Mode connection for `throughline run`: reconnects by itself after a drop

@@ -19,7 +19,7 @@ from bot.core.services import Services
 from bot.core.workspaces import effective_settings
 from bot.digest import service as digest
 from bot.escalation import service as escalation
-from bot.outbox.delivery import Deliverer, DeliveryReport
+from bot.outbox.deliverer import Deliverer, DeliveryReport
 from bot.slack import redelivery
 from storage.models import Workspace
 

@@ -19,8 +19,6 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,7 +27,6 @@ from typing import Any
 import sqlalchemy as sa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import event
 from sqlalchemy.orm import Session, aliased
 
 from bot.core import mrkdwn
@@ -37,6 +34,7 @@ from bot.core.clock import Clock
 from bot.core.config import WorkspaceSettings
 from bot.core.workspaces import settings_for
 from bot.outbox.enqueue import METADATA_EVENT, NOTICE_PREFIX, UPDATE, UPLOAD, enqueue
+from bot.outbox.pace import RATE_LIMIT_RETRIES, UNPACED, Pace, retry_after
 from storage.db import Database, skip_locked
 from storage.models import Outbox, OutboxState
 
@@ -66,19 +64,6 @@ PERMANENT_ERRORS = frozenset(
 )
 MAX_BACKOFF = timedelta(hours=1)
 _EARLIER = aliased(Outbox, name="earlier")  # another row of the outbox, in the claim's query
-
-
-def watch_commits(db: Database, kick: Callable[[], None]) -> None:
-    """Call `kick` after any commit that enqueued a message, so delivery starts at once."""
-
-    @event.listens_for(db._sessions, "after_commit")
-    def _after_commit(session: Session) -> None:
-        if session.info.pop("outbox_dirty", False):
-            kick()
-
-    @event.listens_for(db._sessions, "after_rollback")
-    def _after_rollback(session: Session) -> None:
-        session.info.pop("outbox_dirty", None)
 
 
 @dataclass
@@ -133,58 +118,6 @@ class _Park(Exception):
 
 class _Wait(Exception):
     pass
-
-
-class Pace:
-    """Paces what the bot sends to Slack's workspace ceiling: a token bucket of `rate` messages a
-    second with bursts of `burst`, and, when Slack answers 429 anyway, a pause for its Retry-After
-    (every sender waits, since the limit is the workspace's). One per process, thread-safe.
-
-    Real time on purpose: rate limits are about seconds on the wall, not the domain's clock."""
-
-    def __init__(
-        self,
-        rate: float,
-        burst: int,
-        *,
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.rate = rate
-        self.burst = max(1, burst)
-        self._monotonic = monotonic
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._tokens = float(self.burst)
-        self._stamp = monotonic()
-        self._paused_until = 0.0
-
-    def acquire(self) -> float:
-        """Take one token, waiting for it; returns how long it waited."""
-        waited = 0.0
-        while True:
-            with self._lock:
-                now = self._monotonic()
-                if now > self._stamp:
-                    self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-                    self._stamp = now
-                if now >= self._paused_until and self._tokens >= 1 - 1e-9:  # float dust is a token
-                    self._tokens = max(0.0, self._tokens - 1)
-                    return waited
-                delay = max(self._paused_until - now, (1 - self._tokens) / self.rate, 1e-6)
-            self._sleep(delay)
-            waited += delay
-
-    def pause(self, seconds: float) -> None:
-        """Slack said 429: nobody sends for `seconds`, and the bucket starts empty after."""
-        with self._lock:
-            self._paused_until = max(self._paused_until, self._monotonic() + seconds)
-            self._tokens = 0.0
-            self._stamp = max(self._stamp, self._paused_until)  # refilling starts when the pause ends
-
-
-UNPACED = Pace(rate=1e9, burst=1_000_000)
-RATE_LIMIT_RETRIES = 3  # 429s in a row for one message before it is rescheduled instead
 
 
 class Deliverer:
@@ -446,9 +379,7 @@ class Deliverer:
         response = exc.response
         error = str(response.get("error") or f"http_{response.status_code}")
         if response.status_code == 429 or error == "ratelimited":
-            retry_after = _header(response.headers, "Retry-After")
-            seconds = int(retry_after) if retry_after and retry_after.isdigit() else 30
-            return _Retry("ratelimited", timedelta(seconds=seconds))
+            return _Retry("ratelimited", retry_after(response.headers))
         if error in PERMANENT_ERRORS:
             return _Park(error)
         return _Retry(error)
@@ -536,80 +467,3 @@ class Deliverer:
                 text=text,
                 now=now,
             )
-
-
-def waiting(session: Session, *, include_sent: bool = False, limit: int = 200) -> list[Outbox]:
-    """Rows not yet sent (pending, sending, parked), oldest first; with `include_sent` the latest sent too."""
-    rows = list(
-        session.scalars(
-            sa.select(Outbox).where(Outbox.state != OutboxState.SENT).order_by(Outbox.id).limit(limit)
-        )
-    )
-    if include_sent:
-        rows += list(
-            session.scalars(
-                sa.select(Outbox).where(Outbox.state == OutboxState.SENT).order_by(Outbox.id.desc()).limit(50)
-            )
-        )
-    return rows
-
-
-def requeue(session: Session, ids: list[int], now: datetime, *, all_parked: bool = False) -> int:
-    """Make parked or pending rows due now; returns how many were re-queued. Sent rows are left alone."""
-    condition = Outbox.state.in_([OutboxState.PARKED, OutboxState.PENDING])
-    if all_parked:
-        target = Outbox.state == OutboxState.PARKED
-        if ids:
-            target = sa.or_(target, sa.and_(Outbox.id.in_(ids), condition))
-    else:
-        target = sa.and_(Outbox.id.in_(ids), condition)
-    result = session.execute(
-        sa.update(Outbox)
-        .where(target)
-        .values(state=OutboxState.PENDING, next_attempt_at=now, claimed_until=None)
-    )
-    session.info["outbox_dirty"] = True
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def _header(headers: Any, name: str) -> str | None:
-    for key, value in (headers or {}).items():
-        if key.lower() == name.lower():
-            return value[0] if isinstance(value, list) else str(value)
-    return None
-
-
-class DeliveryWorker:
-    """A background thread that drains the outbox when kicked (after a commit that enqueued) and
-    every `poll` seconds (retries that came due). A failure (database down) is logged, not fatal."""
-
-    def __init__(self, deliverer: Deliverer, poll: float = 5.0) -> None:
-        self.deliverer = deliverer
-        self.poll = poll
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def kick(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="throughline-delivery", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.poll)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                self.deliverer.drain()
-            except Exception:
-                log.exception("delivery pass failed; will try again")

@@ -1,0 +1,53 @@
+"""The `throughline` command: the group (settings, logging) and its commands, one module per group
+of them (serve, digest, db, outbox, okr)."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from bot.app.cli import db, digest, okr, outbox, serve
+from bot.app.cli.command import friendly
+from bot.core.config import load_settings
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    quiet = max(logging.WARNING, getattr(logging, level, logging.INFO))
+    for name in ("slack_bolt", "alembic", "apscheduler", "waitress"):
+        logging.getLogger(name).setLevel(quiet)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML settings file (default: $THROUGHLINE_CONFIG or ./throughline.toml).",
+)
+@click.version_option(package_name="throughline")
+@click.pass_context
+@friendly
+def cli(ctx: click.Context, config_file: str | None) -> None:
+    """Throughline: requests tied to OKRs, check-ins on a cadence, escalation of stalled work."""
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = load_settings(config_file)
+    _setup_logging(ctx.obj["settings"].log_level)
+
+
+cli.add_command(serve.run)
+cli.add_command(serve.serve)
+cli.add_command(serve.tick)
+cli.add_command(digest.digest_command)
+cli.add_command(db.db)
+cli.add_command(outbox.outbox)
+cli.add_command(okr.okr)
+
+
+def main() -> None:
+    cli(obj={})

@@ -1,0 +1,146 @@
+"""`throughline okr`: import the OKR registry from a CSV or YAML file, export it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.app.cli.command import fail, friendly, settings_of
+from bot.core.config import ConfigError
+
+
+@click.group()
+def okr() -> None:
+    """The OKR registry: import it from a CSV or YAML file, export it."""
+
+
+def _bot_team(client: Any) -> str:
+    """The workspace of the bot token (auth.test)."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    try:
+        return str(client.auth_test()["team_id"])
+    except SlackApiError as exc:
+        raise ConfigError(
+            f"SLACK_BOT_TOKEN: Slack answered auth.test with {exc.response.get('error')}; "
+            "check the token, or name the workspace with --team"
+        ) from None
+    except (SlackClientError, OSError) as exc:
+        raise ConfigError(
+            f"SLACK_API_URL: cannot reach Slack ({exc}); or name the workspace with --team"
+        ) from None
+
+
+def _slack_users(client: Any, references: set[str]) -> dict[str, str | None]:
+    """Each owner reference (user id, or email) -> the Slack user id, or None if Slack has no such
+    (active) user. users.info for ids, users.lookupByEmail for emails."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    found: dict[str, str | None] = {}
+    for ref in sorted(references):
+        method = "users.lookupByEmail" if "@" in ref else "users.info"
+        try:
+            user = (client.users_lookupByEmail(email=ref) if "@" in ref else client.users_info(user=ref))[
+                "user"
+            ]
+            found[ref] = None if user.get("deleted") else str(user["id"])
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error in ("users_not_found", "user_not_found"):
+                found[ref] = None
+            else:
+                raise ConfigError(
+                    f"Slack answered {method} with {error}; check SLACK_BOT_TOKEN's scopes "
+                    "(users:read, users:read.email)"
+                ) from None
+        except (SlackClientError, OSError) as exc:
+            raise ConfigError(f"SLACK_API_URL: cannot reach Slack ({exc})") from None
+    return found
+
+
+@okr.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would change; write nothing.")
+@click.option("--team", default=None, help="Workspace (team) ID; default: the bot token's workspace.")
+@click.pass_context
+@friendly
+def okr_import(ctx: click.Context, file: Path, dry_run: bool, team: str | None) -> None:
+    """Create or update OKRs from FILE (.csv, .yaml or .yml), matched by key.
+
+    Owners are Slack user IDs or emails (looked up with users.lookupByEmail). If any row is wrong,
+    every error is listed with its line number and nothing is imported (exit code 1).
+    """
+    from bot.app.runtime import Runtime
+    from bot.core.clock import SystemClock
+    from bot.core.workspaces import settings_for
+    from bot.okrs import files as okr_files
+    from bot.okrs import service as okrs
+
+    settings = settings_of(ctx)
+    try:
+        rows = okr_files.read(file)
+    except okr_files.FileFormatError as exc:
+        for error in exc.errors:
+            click.echo(error, err=True)
+        fail(f"{file.name}: nothing was imported", code=1)
+    settings.require(
+        "slack_bot_token", why="owners are checked against Slack (users.info, users.lookupByEmail)"
+    )
+    runtime = Runtime(settings)
+    try:
+        runtime.prepare_database()
+        team_id = team or _bot_team(runtime.client)
+        owners = _slack_users(runtime.client, okrs.owners_to_resolve(rows))
+        now = SystemClock().now()
+        with runtime.db.session() as session:
+            today = okrs.today_in(settings_for(session, team_id, settings.workspace_defaults()), now)
+            planned = okrs.plan(session, team_id, rows, owners, today)
+            if planned.ok and not dry_run:
+                okrs.apply(session, planned, now)
+    finally:
+        runtime.stop()
+    if not planned.ok:
+        for row_error in planned.errors:
+            click.echo(str(row_error), err=True)
+        fail(f"{file.name}: {len(planned.errors)} error(s); nothing was imported", code=1)
+    signs = {okrs.ChangeKind.CREATE: "+", okrs.ChangeKind.UPDATE: "~"}
+    for change in planned.changes:
+        if change.kind in signs:
+            detail = f" ({', '.join(change.changed)})" if change.changed else ""
+            click.echo(f"  {signs[change.kind]} {change.key}{detail}")
+    created, updated, same = (planned.count(k) for k in okrs.ChangeKind)
+    if dry_run:
+        click.echo(
+            f"{file.name}: would create {created}, update {updated}, leave {same} unchanged "
+            "(dry run: nothing was written)"
+        )
+    else:
+        click.echo(f"{file.name}: created {created}, updated {updated}, {same} unchanged")
+
+
+@okr.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "yaml"]), default="csv", show_default=True)
+@click.option("--team", default=None, help="Workspace (team) ID; default: the bot token's workspace.")
+@click.pass_context
+@friendly
+def okr_export(ctx: click.Context, fmt: str, team: str | None) -> None:
+    """Write every OKR (archived ones too) to standard output, in the form `okr import` reads."""
+    from bot.core.services import make_client
+    from bot.okrs import files as okr_files
+    from bot.okrs import service as okrs
+    from storage.db import Database
+
+    settings = settings_of(ctx)
+    if team is None:
+        settings.require("slack_bot_token", why="without --team, the workspace is the bot token's")
+        team = _bot_team(make_client(settings))
+    database = Database(settings.database_url)
+    try:
+        with database.session() as session:
+            rows = okrs.export_rows(session, team)
+    finally:
+        database.dispose()
+    text = okr_files.write_csv(rows) if fmt == "csv" else okr_files.write_yaml(rows)
+    click.echo(text, nl=False)
