@@ -45,6 +45,7 @@ from storage.models import (
 
 
 def first_answer(session: Session, checkin_id: int) -> CheckinUpdate | None:
+    """The first answer recorded for a check-in, if any."""
     return session.scalar(
         sa.select(CheckinUpdate)
         .where(CheckinUpdate.checkin_id == checkin_id)
@@ -81,6 +82,7 @@ def stale(session: Session, checkin: Checkin, initiative: Initiative, tz: ZoneIn
 
 
 def require_active(initiative: Initiative) -> None:
+    """Raises Conflict if check-ins on the initiative are closed."""
     if initiative.state != InitiativeState.ACTIVE:
         raise Conflict(
             f"{mrkdwn.escape(initiative.key)} is {initiative.state.value}: check-ins on it are closed. "
@@ -89,6 +91,7 @@ def require_active(initiative: Initiative) -> None:
 
 
 def locked_initiative(session: Session, initiative_id: int) -> Initiative:
+    """The initiative, locked for this transaction and read afresh."""
     return session.scalars(
         sa.select(Initiative)
         .where(Initiative.id == initiative_id)

@@ -38,6 +38,7 @@ def cadence_of(initiative: Initiative, settings: WorkspaceSettings) -> Cadence:
 
 
 def cached_person(session: Session, team_id: str, user_id: str) -> Person | None:
+    """The `person` row we keep of a user, if we met them."""
     return session.scalar(sa.select(Person).where(Person.team_id == team_id, Person.user_id == user_id))
 
 
@@ -53,6 +54,7 @@ def schedule_in_zone(
     calendar: WorkCalendar,
     after: datetime,
 ) -> datetime:
+    """Set `initiative.next_checkin_at` to its first slot strictly after `after`, in `tz`."""
     slot = next_slot(cadence_of(initiative, settings), after, tz, calendar)
     initiative.next_checkin_at = slot
     return slot

@@ -167,6 +167,7 @@ def unanswered(
 def record_miss(
     session: Session, initiative: Initiative, checkin_id: int, slot_at: datetime, now: datetime
 ) -> None:
+    """Count a miss on the initiative and record it."""
     # an expression, not read-modify-write: concurrent misses and answers never lose a count
     initiative.consecutive_misses = Initiative.consecutive_misses + 1
     session.flush()
@@ -224,6 +225,7 @@ def close_before(
 
 
 def away_note(person: Person) -> str:
+    """Why a slot is excused while `person` is out of office."""
     until = person.ooo_until.isoformat() if person.ooo_until else "?"
     return f"out of office until {until}" + (f": {person.ooo_note}" if person.ooo_note else "")
 
