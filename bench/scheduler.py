@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from bench.harness import Table, analyze, fresh_database, insert, populate, seed_organisation, settings_for
 from bot.app.runtime import Runtime
 from bot.app.tick import tick
-from bot.checkins import service as checkins
+from bot.checkins import models as checkins
 from bot.digest import service as digest
 from storage.db import Database
 from storage.models import (

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bot.checkins import service as checkins
+from bot.checkins.service import schedule as checkins
 from bot.core.config import WorkspaceSettings
 from storage.db import Database
 from storage.models import Checkin, Initiative, InitiativeState, Okr, Person

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.checkins import views
+from bot.checkins.views import prompt as views
 from storage.models import (
     CheckinStatus,
     CheckinUpdate,

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.checkins.command import CheckinCommand, CommandKind, parse
+from bot.checkins.models import CheckinCommand, CommandKind
+from bot.checkins.service.command import parse
 from bot.core.errors import Invalid
 from storage.models import CheckinStatus
 from tests.checkin_support import checkin_rows, initiative, local, notices, nudges, seed

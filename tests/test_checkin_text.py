@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from bot.checkins import answers as checkin_answers
-from bot.checkins import service as checkins
-from bot.checkins.answers import UpdateInput
-from bot.checkins.views import UpdateBlock
+from bot.checkins.flows import absence as checkin_absence
+from bot.checkins.flows import answers as checkin_answers
+from bot.checkins.models import UpdateBlock, UpdateInput
+from bot.checkins.service import schedule as checkins
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import DomainError, Invalid, InvalidFields
 from bot.core.text import clean
@@ -156,12 +156,12 @@ def test_an_update_is_recorded_or_refused_on_its_field(
 @example(reason="\x00")
 @example(reason="late\x00 again")
 def test_a_snooze_reason_is_kept_as_typed_and_shown_escaped(db: Database, reason: str) -> None:
-    from bot.checkins import views
+    from bot.checkins.views import command as views
 
     with Session(db.engine) as s:
         key = _world(s)
         try:
-            result = checkins.snooze(
+            result = checkin_absence.snooze(
                 s,
                 team_id=f.TEAM,
                 initiative_key=key,

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block
 
-from bot.checkins import views
-from bot.checkins.service import SlotItem, SlotMessage
+from bot.checkins.models import SlotItem, SlotMessage
+from bot.checkins.views import prompt as views
 from storage.models import CheckinStatus, Health, InitiativeState
 from tests.conftest import START
 from tests.slackfake import MESSAGE_BLOCK_LIMIT, validate_blocks

@@ -367,7 +367,8 @@ def test_a_check_in_can_resolve_at_once_without_waiting_for_the_tick(rig: Rig) -
 
 def _answer(rig: Rig, key: str, owner: str, choice: str, at: datetime) -> None:
     """`owner` posts an Update on `key` at `at` (done, on track, at risk...)."""
-    from bot.checkins import answers as checkin_answers
+    from bot.checkins import models as checkin_models
+    from bot.checkins.flows import answers as checkin_answers
 
     rig.clock.set(at)
     with rig.db.session() as s:
@@ -377,7 +378,7 @@ def _answer(rig: Rig, key: str, owner: str, choice: str, at: datetime) -> None:
             actor_id=owner,
             initiative_key=key,
             checkin_id=None,
-            values=checkin_answers.UpdateInput(choice=choice, moved="some progress"),
+            values=checkin_models.UpdateInput(choice=choice, moved="some progress"),
             settings=rig.services.defaults,
             now=at,
         )
@@ -455,7 +456,7 @@ def test_a_dependency_left_open_on_a_closed_initiative_is_closed_by_the_tick(rig
 
 
 def test_handing_over_a_provider_whose_owner_missed_check_ins_ends_that_stall(rig: Rig) -> None:
-    from bot.checkins import service as checkins
+    from bot.checkins.flows import lifecycle as checkins
 
     world = build(rig.db, "missed")
     rig.tick(day(2))  # "REQ-2's owner missed 2 check-ins in a row": level 1

@@ -11,13 +11,16 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
 
-from bot.checkins import answers as checkin_answers
-from bot.checkins import command as checkin_command
-from bot.checkins import service as checkins
-from bot.checkins import views
-from bot.checkins.answers import Choice, UpdateInput
-from bot.checkins.command import CommandKind
-from bot.checkins.views import UPDATE_CALLBACK, CheckinAction, UpdateBlock
+from bot.checkins.flows import answers as checkin_answers
+from bot.checkins.flows import command as checkin_command
+from bot.checkins.models import Choice, CommandKind, UpdateBlock, UpdateInput
+from bot.checkins.service import answers as answer_rules
+from bot.checkins.service import schedule
+from bot.checkins.service.command import parse
+from bot.checkins.views import command as command_views
+from bot.checkins.views import update as update_views
+from bot.checkins.views.prompt import CheckinAction
+from bot.checkins.views.update import UPDATE_CALLBACK
 from bot.core import people
 from bot.core.errors import Invalid, NotFound
 from bot.core.services import Services
@@ -31,9 +34,9 @@ OUT_OF_DATE = "That button is out of date. `/checkin` shows the check-ins waitin
 def answer(services: Services, team_id: str, user_id: str, text: str) -> tuple[str, list[Block]]:
     """(fallback text, blocks) of the ephemeral reply to `/checkin <text>`."""
     try:
-        command = checkin_command.parse(text)
+        command = parse(text)
     except Invalid as exc:
-        return views.usage(exc.message)
+        return command_views.usage(exc.message)
     now = services.clock.now()
     if command.kind is CommandKind.OWNER and command.user_id:
         # someone becomes an owner: learn their time zone first, so the first slot is theirs
@@ -49,7 +52,7 @@ def answer(services: Services, team_id: str, user_id: str, text: str) -> tuple[s
             settings=settings,
             now=services.clock.now(),
         )
-    return views.command_reply(outcome)
+    return command_views.command_reply(outcome)
 
 
 def _value(action: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +135,7 @@ def register(app: App, services: Services) -> None:
         ack()
         # the DM is edited through the outbox; an ephemeral list (`/checkin`) is answered here
         if (body.get("container") or {}).get("is_ephemeral"):
-            respond(replace_original=True, text=views.answered(answered))
+            respond(replace_original=True, text=update_views.answered(answered))
 
     @app.action(CheckinAction.UPDATE)
     def open_checkin_update(
@@ -143,7 +146,7 @@ def register(app: App, services: Services) -> None:
         if not isinstance(key, str) or not key:
             raise NotFound(OUT_OF_DATE)
         with services.db.session() as session:
-            form = checkin_answers.open_update(
+            form = answer_rules.open_update(
                 session,
                 team_id=_team(body),
                 actor_id=body["user"]["id"],
@@ -154,7 +157,7 @@ def register(app: App, services: Services) -> None:
         ack()
         container = body.get("container") or {}
         from_home = container.get("type") == "view" and (body.get("view") or {}).get("type") == "home"
-        view = views.update_modal(form, from_home=from_home)
+        view = update_views.update_modal(form, from_home=from_home)
         if container.get("type") == "view" and (body.get("view") or {}).get("type") == "modal":
             client.views_push(trigger_id=body["trigger_id"], view=view)  # on top of another modal
         else:  # from a message, an ephemeral reply or the App Home
@@ -179,7 +182,7 @@ def register(app: App, services: Services) -> None:
                 settings=services.workspace(session, _team(body)),
                 now=services.clock.now(),
             )
-        ack(response_action="update", view=views.update_recorded(answered))
+        ack(response_action="update", view=update_views.update_recorded(answered))
         if metadata.get("home"):  # answered from the Home tab: show it answered there too
             home.publish(services, client, _team(body), body["user"]["id"], HomePages())
 
@@ -188,14 +191,14 @@ def register(app: App, services: Services) -> None:
         metadata = _metadata(body.get("view") or {})
         exclude = metadata.get("initiative")
         with services.db.session() as session:
-            found = checkin_answers.provider_options(
+            found = answer_rules.provider_options(
                 session,
                 team_id=_team(body),
                 query=str(body.get("value") or ""),
                 exclude_key=exclude if isinstance(exclude, str) else None,
                 settings=services.workspace(session, _team(body)),
             )
-        ack(**views.provider_options(found))
+        ack(**update_views.provider_options(found))
 
     @app.event("user_change")
     def remember_profile_change(body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -205,7 +208,7 @@ def register(app: App, services: Services) -> None:
         profile = user.get("profile") or {}
         team_id = str(body.get("team_id") or user.get("team_id") or "")
         with services.db.session() as session:
-            checkins.profile_changed(
+            schedule.profile_changed(
                 session,
                 team_id=team_id,
                 user_id=user["id"],

@@ -1,7 +1,7 @@
 """The tick's check-in passes, in order: `directory`, `checkins` (nudges), `reminders`.
 
 Each finds its work with an indexed query, then handles one owner per transaction, claiming the
-owner first (see `checkins._claim_owner`), so any number of replicas may run them at once. One
+owner first (see `service.tick.claim_owner`), so any number of replicas may run them at once. One
 owner failing does not stop the others; the pass then reports a failure after finishing the rest.
 """
 
@@ -14,7 +14,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.checkins import service as checkins
+from bot.checkins.flows import tick
+from bot.checkins.service import schedule
+from bot.checkins.service import tick as due
 from bot.core import people
 from bot.core.config import WorkspaceSettings
 from bot.core.services import Services
@@ -32,9 +34,9 @@ def directory(services: Services, now: datetime) -> dict[str, int]:
     from users.info (bounded per tick); an owner whose zone changed is rescheduled; an active
     initiative without a next check-in gets one."""
     with services.db.session() as session:
-        added = checkins.ensure_owner_people(session, now)
+        added = schedule.ensure_owner_people(session, now)
         stale = people.stale(session, now, limit=DIRECTORY_BATCH)
-        zones_before = checkins.cached_zones(session, stale)
+        zones_before = schedule.cached_zones(session, stale)
     refreshed = moved = 0
     for team_id, user_id in stale:
         with services.db.session() as session:
@@ -43,9 +45,9 @@ def directory(services: Services, now: datetime) -> dict[str, int]:
             refreshed += person.profile_fetched_at == now
             if person.tz != zones_before.get((team_id, user_id)):
                 settings = services.workspace(session, team_id)
-                moved += checkins.reschedule_owner(session, team_id, user_id, settings, now)
+                moved += schedule.reschedule_owner(session, team_id, user_id, settings, now)
     with services.db.session() as session:
-        scheduled = checkins.schedule_unscheduled(session, services.defaults, now)
+        scheduled = schedule.schedule_unscheduled(session, services.defaults, now)
     counts = {"people_added": added, "refreshed": refreshed, "rescheduled": moved, "scheduled": scheduled}
     return {k: v for k, v in counts.items() if v}
 
@@ -73,9 +75,9 @@ def _per_owner(
 
 def nudges(services: Services, now: datetime) -> dict[str, int]:
     """Ask owners whose check-ins are due (one DM per owner and slot)."""
-    return _per_owner(services, now, checkins.due_owners, checkins.nudge_owner, "check-in nudges")
+    return _per_owner(services, now, due.due_owners, tick.nudge_owner, "check-in nudges")
 
 
 def reminders(services: Services, now: datetime) -> dict[str, int]:
     """Remind owners once after the reminder window; record what was missed."""
-    return _per_owner(services, now, checkins.reminder_owners, checkins.remind_owner, "check-in reminders")
+    return _per_owner(services, now, due.reminder_owners, tick.remind_owner, "check-in reminders")

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import outbox
-from bot.checkins import service as checkins
+from bot.checkins.service import schedule as checkins
 from bot.core import authz, history, mrkdwn, people
 from bot.core.authz import Action
 from bot.core.calendar import Cadence

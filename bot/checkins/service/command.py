@@ -1,4 +1,5 @@
-"""`/checkin`: each form of the command, parsed from the text Slack sends, and carried out.
+"""`/checkin`: each form of the command, parsed from the text Slack sends (carried out by
+`flows.command.execute`).
 
     /checkin                                   my check-ins to answer, and the next ones
     /checkin snooze REQ-17 <reason>            skip one slot (the open one, else the next)
@@ -16,45 +17,17 @@ The command is declared with `should_escape: true`, so a mention arrives as `<@U
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date, datetime
-from enum import StrEnum
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from sqlalchemy.orm import Session
-
-from bot.checkins import service as checkins
-from bot.checkins.service import CadenceChanged, Cancelled, MyCheckins, OutOfOffice, Reassigned, Snoozed
+from bot.checkins.models import CheckinCommand, CommandKind
 from bot.core import mrkdwn
 from bot.core.calendar import Cadence
-from bot.core.config import WorkspaceSettings
 from bot.core.errors import Invalid
-from bot.initiatives.service import find_initiative
 
 _KEY = re.compile(r"^[A-Za-z]{2,8}-\d{1,9}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
-
-class CommandKind(StrEnum):
-    LIST = "list"
-    HELP = "help"
-    SNOOZE = "snooze"
-    OOO = "ooo"
-    BACK = "back"
-    CADENCE = "cadence"
-    OWNER = "owner"
-    CANCEL = "cancel"
-
-
-@dataclass(frozen=True)
-class CheckinCommand:
-    kind: CommandKind
-    key: str | None = None  # REQ-17, upper case
-    text: str = ""  # the snooze reason, the OOO note, the cadence
-    until: date | None = None
-    user_id: str | None = None
 
 
 def _unescape(text: str) -> str:
@@ -135,67 +108,3 @@ def parse(text: str) -> CheckinCommand:
             raise Invalid(f"Add a reason: `/checkin cancel {key} the customer dropped it`.")
         return CheckinCommand(CommandKind.CANCEL, key=key, text=reason)
     raise Invalid(f"I don't know `/checkin {_shown(words[0])}`.")
-
-
-@dataclass(frozen=True)
-class Help:
-    pass
-
-
-Result = MyCheckins | Snoozed | OutOfOffice | Reassigned | CadenceChanged | Cancelled | Help
-
-
-@dataclass(frozen=True)
-class Outcome:
-    result: Result
-    tz: ZoneInfo  # the viewer's
-
-
-def execute(
-    session: Session,
-    *,
-    team_id: str,
-    user_id: str,
-    command: CheckinCommand,
-    settings: WorkspaceSettings,
-    now: datetime,
-) -> Outcome:
-    """Carry out a parsed `/checkin` for `user_id`. Raises the domain errors of what it calls."""
-    tz = checkins.zone_of_user(session, team_id, user_id, settings)
-    result: Result
-    if command.kind is CommandKind.HELP:
-        result = Help()
-    elif command.kind is CommandKind.LIST:
-        result = checkins.pending_for(session, team_id, user_id, settings, now)
-    elif command.kind is CommandKind.SNOOZE:
-        assert command.key is not None
-        result = checkins.snooze(
-            session,
-            team_id=team_id,
-            initiative_key=command.key,
-            actor_id=user_id,
-            reason=command.text,
-            settings=settings,
-            now=now,
-        )
-    elif command.kind in (CommandKind.OOO, CommandKind.BACK):
-        result = checkins.set_out_of_office(
-            session,
-            team_id=team_id,
-            user_id=user_id,
-            until=command.until if command.kind is CommandKind.OOO else None,
-            note=command.text,
-            settings=settings,
-            now=now,
-        )
-    else:
-        assert command.key is not None
-        initiative = find_initiative(session, team_id, command.key, lock=True)
-        if command.kind is CommandKind.CADENCE:
-            result = checkins.change_cadence(session, initiative, command.text, user_id, settings, now)
-        elif command.kind is CommandKind.CANCEL:
-            result = checkins.cancel(session, initiative, command.text, user_id, settings, now)
-        else:
-            assert command.user_id is not None
-            result = checkins.reassign(session, initiative, command.user_id, user_id, settings, now)
-    return Outcome(result, tz)
