@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 
 from bench.harness import SIGNING_SECRET
 from bot.app.server import EVENTS_PATH, make_server
-from bot.intake.views import IntakeCallback
+from bot.intake.models import IntakeCallback
 from tests.slackfake import BOT_TOKEN
 
 

@@ -34,7 +34,8 @@ from bench.harness import (
     start_fake,
 )
 from bot.app.server import EVENTS_PATH
-from bot.intake.views import IntakeBlock, IntakeMeta, intake_modal
+from bot.intake.models import IntakeBlock, IntakeMeta
+from bot.intake.views.request import intake_modal
 from storage.db import Database
 from tests.processes import ROOT, clean_env, free_port
 from tests.slackfake import BOT_TOKEN

@@ -410,7 +410,7 @@ def test_when_either_side_is_done_the_dependency_closes_and_stops_escalating(
 
 
 def test_a_declined_request_stops_waiting(rig: Rig) -> None:
-    from bot.intake import service as intake
+    from bot.intake import flows as intake
 
     world = build(rig.db, "overdue")
     with rig.db.session() as s:

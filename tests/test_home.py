@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot.home.service import HomePages
+from bot.home.models import HomePages
 from storage.models import Checkin, CheckinStatus, Dependency, Event, Health, InitiativeState, Workspace
 from tests import factories as f
 from tests.conftest import START, Rig

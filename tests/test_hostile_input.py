@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from bot.dependencies.views import DependencyBlock
 from bot.escalation.views import EscalationBlock
-from bot.home.service import settings_block
-from bot.intake.views import AnswerBlock, AskBlock, DeclineBlock, IntakeBlock
+from bot.home.models import settings_block
+from bot.intake.models import AnswerBlock, AskBlock, DeclineBlock, IntakeBlock
 from bot.okrs.views import OkrBlock
 from tests import factories as f
 from tests.checkin_support import seed as seed_checkin

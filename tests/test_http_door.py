@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
-from bot.intake.views import IntakeBlock
+from bot.intake.models import IntakeBlock
 from storage.models import Event, Initiative, Outbox
 from tests import factories as f
 from tests.conftest import SIGNING_SECRET, START, Rig

@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import Conflict, InvalidFields, NotAllowed
 from bot.core.text import clean, one_line
-from bot.intake import service as intake
-from bot.intake.service import RequestForm
-from bot.intake.views import IntakeBlock
+from bot.intake import flows as intake
+from bot.intake.models import QUEUE_LIMIT, IntakeBlock, RequestForm, Submitted
+from bot.intake.service import queue as queueing
+from bot.intake.service import triage
 from storage.db import Database
 from storage.models import Initiative, InitiativeState, Okr, Outbox
 from tests import factories as f
@@ -48,7 +49,7 @@ def form(okr: Okr, **changes: object) -> RequestForm:
     return RequestForm(**values)  # type: ignore[arg-type]
 
 
-def submit(db: Database, request: RequestForm, requester: str = "U0DAN") -> intake.Submitted:
+def submit(db: Database, request: RequestForm, requester: str = "U0DAN") -> Submitted:
     with db.session() as s:
         return intake.submit(s, team_id=TEAM, requester_id=requester, form=request, settings=WS, now=START)
 
@@ -126,9 +127,9 @@ def test_the_queue_costs_two_statements_whatever_its_size(db: Database, kr: Okr)
                 created_at=START - timedelta(hours=n),
             )
     with db.session() as s, count_statements(db.engine) as seen:
-        found = intake.queue(s, team_id=TEAM, viewer_id="U0BOB", settings=WS)
+        found = queueing.queue(s, team_id=TEAM, viewer_id="U0BOB", settings=WS)
     assert seen.count == 2
-    assert found.total == 30 and len(found.items) == intake.QUEUE_LIMIT
+    assert found.total == 30 and len(found.items) == QUEUE_LIMIT
     weights = [i.weight for i in found.items]
     assert weights == sorted(weights, reverse=True) and weights[0] == 12
     same = [i for i in found.items if i.weight == 12]
@@ -145,9 +146,9 @@ def test_who_may_triage(db: Database, kr: Okr, user: str, allowed: bool) -> None
     with db.session() as s:
         if not allowed:
             with pytest.raises(NotAllowed):
-                intake.triage_target(s, team_id=TEAM, initiative_id=made.id, actor_id=user, settings=WS)
+                triage.triage_target(s, team_id=TEAM, initiative_id=made.id, actor_id=user, settings=WS)
             return
-        target = intake.triage_target(s, team_id=TEAM, initiative_id=made.id, actor_id=user, settings=WS)
+        target = triage.triage_target(s, team_id=TEAM, initiative_id=made.id, actor_id=user, settings=WS)
         assert target.suggested_owner == "U0LEAD"
 
 
@@ -180,7 +181,7 @@ def test_the_depends_on_select_offers_open_initiatives(db: Database, kr: Okr) ->
         f.initiative(s, okr_row, now=START, title="Gateway v2", number=7)
         f.initiative(s, okr_row, now=START, title="Gateway v1", number=8, state=InitiativeState.DONE)
         f.initiative(s, okr_row, now=START, title="Billing 50%_off", number=9, state=InitiativeState.PROPOSED)
-        assert [c.text for c in intake.initiative_choices(s, TEAM, "gateway")] == ["REQ-7 · Gateway v2"]
-        assert [c.text for c in intake.initiative_choices(s, TEAM, "req-9")] == ["REQ-9 · Billing 50%_off"]
+        assert [c.text for c in queueing.initiative_choices(s, TEAM, "gateway")] == ["REQ-7 · Gateway v2"]
+        assert [c.text for c in queueing.initiative_choices(s, TEAM, "req-9")] == ["REQ-9 · Billing 50%_off"]
         # LIKE wildcards typed by a user are literal
-        assert [c.text for c in intake.initiative_choices(s, TEAM, "%")] == ["REQ-9 · Billing 50%_off"]
+        assert [c.text for c in queueing.initiative_choices(s, TEAM, "%")] == ["REQ-9 · Billing 50%_off"]

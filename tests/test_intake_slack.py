@@ -11,9 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot.core import workspaces
-from bot.intake import service as intake
-from bot.intake.service import NO_OKR
-from bot.intake.views import AcceptBlock, AnswerBlock, AskBlock, DeclineBlock, IntakeBlock
+from bot.intake import flows as intake
+from bot.intake.models import NO_OKR, AcceptBlock, AnswerBlock, AskBlock, DeclineBlock, IntakeBlock
 from storage.models import (
     Dependency,
     Event,

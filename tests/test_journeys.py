@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from bot.intake.views import AcceptBlock, IntakeBlock
+from bot.intake.models import AcceptBlock, IntakeBlock
 from storage.models import Checkin, CheckinStatus, Escalation, Health, Initiative, InitiativeState
 from tests import factories as f
 from tests.checkin_support import local, seed

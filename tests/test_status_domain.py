@@ -12,8 +12,11 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from bot.core.config import WorkspaceSettings
-from bot.status import service as status
-from bot.status.service import HealthCounts, OkrNotFound, OkrOverview, QueryKind, parse_query
+from bot.status import models as status
+from bot.status.models import HealthCounts, OkrNotFound, OkrOverview, QueryKind, parse_query
+from bot.status.service import card as cards
+from bot.status.service import lists
+from bot.status.service import okr as okr_service
 from storage.db import Database
 from storage.models import CheckinStatus, DependencyState, Health, InitiativeState
 from tests import factories as f
@@ -74,7 +77,7 @@ def test_parse_query_takes_any_text(text: str) -> None:
 
 @given(st.text(max_size=2000))
 def test_search_words_are_bounded(text: str) -> None:
-    words = status.search_words(text)
+    words = lists.search_words(text)
     assert len(words) <= 8 and all(0 < len(w) <= 60 for w in words)
     assert len(set(words)) == len(words)
 
@@ -94,7 +97,7 @@ def test_search_ranks_exact_then_prefix_then_word_then_substring(session: Sessio
     f.initiative(session, okr, now=START, number=3, title="Checkout redesign")  # prefix
     f.initiative(session, okr, now=START, number=4, title="CHECKOUT")  # exact, case aside
     f.initiative(session, okr, now=later, number=5, title="Billing")  # no match
-    assert _keys(status.search(session, f.TEAM, "checkout")) == ["REQ-4", "REQ-3", "REQ-2", "REQ-1"]
+    assert _keys(lists.search(session, f.TEAM, "checkout")) == ["REQ-4", "REQ-3", "REQ-2", "REQ-1"]
 
 
 def test_search_needs_every_word_and_prefers_the_phrase(session: Session) -> None:
@@ -102,7 +105,7 @@ def test_search_needs_every_word_and_prefers_the_phrase(session: Session) -> Non
     f.initiative(session, okr, now=START + timedelta(hours=1), number=1, title="Flow of the checkout")
     f.initiative(session, okr, now=START, number=2, title="Checkout flow v2")
     f.initiative(session, okr, now=START, number=3, title="Checkout page")
-    assert _keys(status.search(session, f.TEAM, "checkout flow")) == ["REQ-2", "REQ-1"]
+    assert _keys(lists.search(session, f.TEAM, "checkout flow")) == ["REQ-2", "REQ-1"]
 
 
 def test_search_then_open_before_closed_then_most_recent(session: Session) -> None:
@@ -112,7 +115,7 @@ def test_search_then_open_before_closed_then_most_recent(session: Session) -> No
     f.initiative(
         session, okr, now=START + timedelta(days=3), number=3, title="Payments UI", state=InitiativeState.DONE
     )
-    assert _keys(status.search(session, f.TEAM, "payments")) == ["REQ-2", "REQ-1", "REQ-3"]
+    assert _keys(lists.search(session, f.TEAM, "payments")) == ["REQ-2", "REQ-1", "REQ-3"]
 
 
 def test_search_finds_a_key_by_its_number(session: Session) -> None:
@@ -120,7 +123,7 @@ def test_search_finds_a_key_by_its_number(session: Session) -> None:
     f.initiative(session, okr, now=START, number=170, title="Something else")
     f.initiative(session, okr, now=START, number=17, title="Checkout")
     f.initiative(session, okr, now=START, number=3, title="Fix 17 bugs")
-    assert _keys(status.search(session, f.TEAM, "17"))[0] == "REQ-17"
+    assert _keys(lists.search(session, f.TEAM, "17"))[0] == "REQ-17"
 
 
 def test_search_treats_like_wildcards_as_text(session: Session) -> None:
@@ -129,22 +132,22 @@ def test_search_treats_like_wildcards_as_text(session: Session) -> None:
     f.initiative(session, okr, now=START, number=2, title="snake_case names")
     f.initiative(session, okr, now=START, number=3, title="Plain words")
     f.initiative(session, okr, now=START, number=4, title="back\\slash")
-    assert _keys(status.search(session, f.TEAM, "%")) == ["REQ-1"]
-    assert _keys(status.search(session, f.TEAM, "_")) == ["REQ-2"]
-    assert _keys(status.search(session, f.TEAM, "\\")) == ["REQ-4"]
+    assert _keys(lists.search(session, f.TEAM, "%")) == ["REQ-1"]
+    assert _keys(lists.search(session, f.TEAM, "_")) == ["REQ-2"]
+    assert _keys(lists.search(session, f.TEAM, "\\")) == ["REQ-4"]
 
 
 def test_search_folds_case_beyond_ascii(session: Session) -> None:
     okr = f.okr(session, "O1", now=START)
     f.initiative(session, okr, now=START, number=1, title="ÜBERSICHT der Zölle")
-    assert _keys(status.search(session, f.TEAM, "übersicht")) == ["REQ-1"]
-    assert _keys(status.search(session, f.TEAM, "ZÖLLE")) == ["REQ-1"]
+    assert _keys(lists.search(session, f.TEAM, "übersicht")) == ["REQ-1"]
+    assert _keys(lists.search(session, f.TEAM, "ZÖLLE")) == ["REQ-1"]
 
 
 def test_search_is_limited_and_says_how_many_more(session: Session) -> None:
     okr = f.okr(session, "O1", now=START)
     f.bulk_initiatives(session, okr, 40, now=START, title="Onboarding step {n}")
-    result = status.search(session, f.TEAM, "onboarding")
+    result = lists.search(session, f.TEAM, "onboarding")
     assert len(result.found.items) == status.SEARCH_LIMIT
     assert result.found.total == 40 and result.found.more == 25
 
@@ -152,11 +155,11 @@ def test_search_is_limited_and_says_how_many_more(session: Session) -> None:
 def test_search_stays_in_its_workspace(session: Session) -> None:
     okr = f.okr(session, "O1", now=START)
     f.initiative(session, okr, now=START, number=1, title="Shared words")
-    assert _keys(status.search(session, "T0OTHER", "shared")) == []
+    assert _keys(lists.search(session, "T0OTHER", "shared")) == []
 
 
 def test_empty_search_finds_nothing(session: Session) -> None:
-    assert status.search(session, f.TEAM, "   ").found.items == []
+    assert lists.search(session, f.TEAM, "   ").found.items == []
 
 
 _TITLE = st.text(
@@ -169,7 +172,7 @@ _TITLE = st.text(
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(title=_TITLE, pick=st.integers(min_value=0, max_value=100), upper=st.booleans())
 def test_any_title_is_found_by_any_of_its_words(session: Session, title: str, pick: int, upper: bool) -> None:
-    words = status.search_words(title)
+    words = lists.search_words(title)
     assume(words)
     word = words[pick % len(words)]
     if upper:
@@ -179,7 +182,7 @@ def test_any_title_is_found_by_any_of_its_words(session: Session, title: str, pi
     try:
         okr = f.okr(session, "O1", now=START)
         f.initiative(session, okr, now=START, number=1, title=title)
-        assert _keys(status.search(session, f.TEAM, word)) == ["REQ-1"]
+        assert _keys(lists.search(session, f.TEAM, word)) == ["REQ-1"]
     finally:
         session.rollback()
 
@@ -205,7 +208,7 @@ def _okr_tree(session: Session) -> None:
 
 def test_objective_rolls_up_its_key_results_and_initiatives(session: Session) -> None:
     _okr_tree(session)
-    view = status.okr_overview(session, f.TEAM, "o1")
+    view = okr_service.okr_overview(session, f.TEAM, "o1")
     assert isinstance(view, OkrOverview)
     assert [kr.key for kr in view.key_results] == ["O1-KR1", "O1-KR2", "O1-KR3"]
     assert view.counts == HealthCounts(
@@ -218,7 +221,7 @@ def test_objective_rolls_up_its_key_results_and_initiatives(session: Session) ->
 
 def test_a_key_result_shows_its_own_initiatives_and_objective(session: Session) -> None:
     _okr_tree(session)
-    view = status.okr_overview(session, f.TEAM, "O1-KR1")
+    view = okr_service.okr_overview(session, f.TEAM, "O1-KR1")
     assert isinstance(view, OkrOverview)
     assert view.objective is not None and view.objective.key == "O1"
     assert view.counts.rollup is Health.AT_RISK and view.counts.active == 2
@@ -234,14 +237,14 @@ def test_rollup_rule() -> None:
 def test_okr_initiatives_are_limited(session: Session) -> None:
     okr = f.okr(session, "O1", now=START)
     f.bulk_initiatives(session, okr, 30, now=START)
-    view = status.okr_overview(session, f.TEAM, "O1", limit=15)
+    view = okr_service.okr_overview(session, f.TEAM, "O1", limit=15)
     assert isinstance(view, OkrOverview)
     assert len(view.initiatives.items) == 15 and view.initiatives.more == 15
 
 
 def test_unknown_okr_suggests_close_ones_first(session: Session) -> None:
     _okr_tree(session)
-    missing = status.okr_overview(session, f.TEAM, "customers")
+    missing = okr_service.okr_overview(session, f.TEAM, "customers")
     assert isinstance(missing, OkrNotFound)
     assert missing.suggestions[0] == ("O2", "Keep customers")
     assert {key for key, _ in missing.suggestions} >= {"O1", "O2", "O1-KR1"}
@@ -279,7 +282,7 @@ def test_card_gathers_both_sides_and_escalations(session: Session) -> None:
     f.checkin(session, item, slot_at=START + timedelta(days=7))
     f.triage_post(session, item, now=START, ts="1.000200")
 
-    card = status.card(session, f.TEAM, "req-17", WS, viewer_id="U0ALICE")
+    card = cards.card(session, f.TEAM, "req-17", WS, viewer_id="U0ALICE")
     assert card is not None
     assert card.latest_update is not None and card.latest_update.moved == "second"
     assert card.latest_checkin is not None and card.latest_checkin.status is CheckinStatus.PENDING
@@ -307,7 +310,7 @@ def test_card_buttons_follow_the_authorisation_table(
 ) -> None:
     okr = f.okr(session, "O1", now=START)
     f.initiative(session, okr, now=START, number=17, owner_id="U0ALICE", requester_id="U0DAN", state=state)
-    card = status.card(session, f.TEAM, "REQ-17", WS, viewer_id=viewer)
+    card = cards.card(session, f.TEAM, "REQ-17", WS, viewer_id=viewer)
     assert card is not None
     assert (card.can_update, card.can_add_dependency) == (update, add)
 
@@ -315,7 +318,7 @@ def test_card_buttons_follow_the_authorisation_table(
 def test_a_shared_card_is_in_the_workspace_zone_without_buttons(session: Session) -> None:
     okr = f.okr(session, "O1", now=START)
     f.initiative(session, okr, now=START, number=17, owner_id="U0ALICE")
-    card = status.card(session, f.TEAM, "REQ-17", WS)
+    card = cards.card(session, f.TEAM, "REQ-17", WS)
     assert card is not None
     assert card.zone.key == "Europe/Berlin" and not card.can_update and not card.can_add_dependency
 
@@ -323,16 +326,16 @@ def test_a_shared_card_is_in_the_workspace_zone_without_buttons(session: Session
 def test_no_card_for_an_unknown_key_or_another_workspace(session: Session) -> None:
     okr = f.okr(session, "O1", now=START)
     f.initiative(session, okr, now=START, number=17)
-    assert status.card(session, f.TEAM, "REQ-18", WS) is None
-    assert status.card(session, "T0OTHER", "REQ-17", WS) is None
+    assert cards.card(session, f.TEAM, "REQ-18", WS) is None
+    assert cards.card(session, "T0OTHER", "REQ-17", WS) is None
 
 
 def test_pages_count_the_whole_list(session: Session) -> None:
     okr = f.okr(session, "O1", now=START)
     f.bulk_initiatives(session, okr, 23, now=START, owner_id="U0BOB")
-    second = status.owned(session, f.TEAM, "U0BOB", limit=10, offset=10)
+    second = lists.owned(session, f.TEAM, "U0BOB", limit=10, offset=10)
     assert (len(second.items), second.total, second.has_previous, second.has_next) == (10, 23, True, True)
-    past = status.owned(session, f.TEAM, "U0BOB", limit=10, offset=30)
+    past = lists.owned(session, f.TEAM, "U0BOB", limit=10, offset=30)
     assert past.items == [] and past.has_previous and not past.has_next
 
 
@@ -345,7 +348,7 @@ def test_checkins_due_are_mine_pending_and_oldest_first(session: Session) -> Non
     f.checkin(session, a, slot_at=START)
     f.checkin(session, a, slot_at=START - timedelta(days=7), status=CheckinStatus.ANSWERED)
     f.checkin(session, c, slot_at=START)
-    due = status.checkins_due(session, f.TEAM, "U0ALICE", limit=5)
+    due = lists.checkins_due(session, f.TEAM, "U0ALICE", limit=5)
     assert [d.key for d in due.items] == ["REQ-1", "REQ-2"]
     assert due.items[0].slot_at == datetime(2026, 3, 2, 7, tzinfo=UTC)
 
@@ -364,5 +367,5 @@ def test_waiting_on_me_covers_my_initiatives_and_me_as_a_contact(session: Sessio
         now=START,
         needed_by=date(2026, 3, 10),
     )
-    waiting = status.waiting_on(session, f.TEAM, "U0ALICE", limit=10)
+    waiting = lists.waiting_on(session, f.TEAM, "U0ALICE", limit=10)
     assert [(w.waiter.key, w.provider_key) for w in waiting.items] == [("REQ-3", None), ("REQ-2", "REQ-1")]

@@ -17,10 +17,8 @@ from slack_sdk.models.blocks import Block
 
 from bot.core.config import WorkspaceSettings
 from bot.home import views as home_views
-from bot.home.service import HomeData, HomePages
-from bot.status import card as card_views
-from bot.status import views as status_views
-from bot.status.service import (
+from bot.home.models import HomeData, HomePages
+from bot.status.models import (
     Card,
     DependencyLine,
     DueCheckin,
@@ -31,6 +29,8 @@ from bot.status.service import (
     SearchResult,
     WaitingLine,
 )
+from bot.status.views import card as card_views
+from bot.status.views import replies as status_views
 from storage.models import (
     Checkin,
     CheckinStatus,

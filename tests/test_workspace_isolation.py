@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from bot.app.server import EVENTS_PATH
 from bot.core import workspaces
 from bot.digest import service as digest
-from bot.intake.views import TriageAction
+from bot.intake.models import TriageAction
 from storage.models import Health, Initiative, InitiativeState
 from tests import factories as f
 from tests.conftest import SIGNING_SECRET, START, Rig

@@ -25,7 +25,7 @@ from bot.core import people
 from bot.core.errors import Invalid, NotFound
 from bot.core.services import Services
 from bot.home import handlers as home
-from bot.home.service import HomePages
+from bot.home.models import HomePages
 
 QUICK_ANSWER = re.compile(r"^checkin_(on_track|at_risk|blocked|done)$")
 OUT_OF_DATE = "That button is out of date. `/checkin` shows the check-ins waiting for you."

@@ -16,8 +16,8 @@ from bot.dependencies.handlers import button_value, input_date, input_value, met
 from bot.escalation import service as escalation
 from bot.escalation import views
 from bot.escalation.views import EscalationAction, EscalationBlock, EscalationCallback
-from bot.status import service as status
-from bot.status.service import QueryKind
+from bot.status import models as status
+from bot.status.models import QueryKind
 
 
 def asks_for_stalled(command: dict[str, Any]) -> bool:

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from bot.core.services import Services
 from bot.home import service as home
 from bot.home import views as home_views
-from bot.home.service import HomePages
+from bot.home.models import HomePages
 from bot.home.views import HomeAction
 
 

@@ -3,12 +3,8 @@ and, for admins, the workspace's settings, saved with validation."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -17,67 +13,8 @@ from bot.core import authz, history, people, workspaces
 from bot.core.authz import Action
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import InvalidFields
-from bot.status import service as status
-from bot.status.service import DueCheckin, InitiativeLine, Page, WaitingLine
-
-
-class HomeSection(StrEnum):
-    DUE = "due"  # check-ins due from me
-    OWNED = "owned"  # my initiatives
-    WAITING = "waiting"  # waiting on me
-    REQUESTED = "requested"  # my requests and their state
-
-
-PAGE_SIZE = {HomeSection.DUE: 5, HomeSection.OWNED: 10, HomeSection.WAITING: 10, HomeSection.REQUESTED: 10}
-MAX_PAGE = 10_000
-
-
-@dataclass(frozen=True)
-class HomePages:
-    """Which page of each list the Home shows (0 = the first)."""
-
-    due: int = 0
-    owned: int = 0
-    waiting: int = 0
-    requested: int = 0
-
-    def page(self, section: HomeSection) -> int:
-        return int(getattr(self, section.value))
-
-    def turned(self, section: HomeSection, by: int) -> HomePages:
-        return replace(self, **{section.value: max(0, min(MAX_PAGE, self.page(section) + by))})
-
-    def to_value(self) -> str:
-        """A button value (well under Slack's 2,000 characters)."""
-        return json.dumps({s.value: self.page(s) for s in HomeSection if self.page(s)}, separators=(",", ":"))
-
-    @classmethod
-    def from_value(cls, value: str | None) -> HomePages:
-        """Pages from a button value; anything unreadable means the first pages."""
-        try:
-            data: Any = json.loads(value or "{}")
-        except ValueError:
-            return cls()
-        if not isinstance(data, dict):
-            return cls()
-        pages: dict[str, int] = {}
-        for section in HomeSection:
-            number = data.get(section.value, 0)
-            if isinstance(number, int) and not isinstance(number, bool):
-                pages[section.value] = max(0, min(MAX_PAGE, number))
-        return cls(**pages)
-
-
-@dataclass(frozen=True)
-class HomeData:
-    user_id: str
-    zone: ZoneInfo
-    pages: HomePages
-    due: Page[DueCheckin]
-    owned: Page[InitiativeLine]
-    waiting: Page[WaitingLine]
-    requested: Page[InitiativeLine]
-    settings: WorkspaceSettings | None  # the effective settings, for admins only
+from bot.home.models import PAGE_SIZE, SETTINGS_FIELDS, HomeData, HomePages, HomeSection, settings_block
+from bot.status.service import lists
 
 
 def home(
@@ -106,17 +43,17 @@ def home(
         user_id=user_id,
         zone=people.zones(session, team_id, [user_id], settings)[user_id],
         pages=pages,
-        due=status.checkins_due(session, team_id, user_id, limit=PAGE_SIZE[due], offset=offset(due)),
-        owned=status.owned(session, team_id, user_id, limit=PAGE_SIZE[owned], offset=offset(owned)),
-        waiting=status.waiting_on(
+        due=lists.checkins_due(session, team_id, user_id, limit=PAGE_SIZE[due], offset=offset(due)),
+        owned=lists.owned(session, team_id, user_id, limit=PAGE_SIZE[owned], offset=offset(owned)),
+        waiting=lists.waiting_on(
             session,
             team_id,
             user_id,
             limit=PAGE_SIZE[waiting],
             offset=offset(waiting),
-            led_teams=status.led_teams(user_id, settings),
+            led_teams=lists.led_teams(user_id, settings),
         ),
-        requested=status.requested(
+        requested=lists.requested(
             session, team_id, user_id, limit=PAGE_SIZE[requested], offset=offset(requested)
         ),
         settings=settings if is_admin else None,
@@ -124,26 +61,6 @@ def home(
 
 
 # -- settings --------------------------------------------------------------------------------------
-
-# What an admin can change from the Home, in the form's order.
-SETTINGS_FIELDS = (
-    "triage_channel",
-    "governance_channel",
-    "digest_channel",
-    "default_cadence",
-    "reminder_after_hours",
-    "holidays",
-    "stall_blocked_days",
-    "stall_missed_checkins",
-    "stall_silent_periods",
-    "escalate_level2_days",
-    "escalate_level3_days",
-)
-
-
-def settings_block(name: str) -> str:
-    """The input block id of setting `name` in the settings form (errors land there)."""
-    return f"settings_{name}"
 
 
 def require_admin(user_id: str, settings: WorkspaceSettings) -> None:

@@ -25,10 +25,10 @@ from bot.blockkit.health import HEALTH_ICON, STATE_WORDS
 from bot.core import mrkdwn
 from bot.core.calendar import Cadence
 from bot.core.config import WorkspaceSettings
-from bot.home.service import PAGE_SIZE, SETTINGS_FIELDS, HomeData, HomeSection, settings_block
-from bot.status.card import CardAction, initiative_value
-from bot.status.service import InitiativeLine, Page
-from bot.status.views import due_line, line, waiting_line, when
+from bot.home.models import PAGE_SIZE, SETTINGS_FIELDS, HomeData, HomeSection, settings_block
+from bot.status.models import InitiativeLine, Page
+from bot.status.views.card import CardAction, initiative_value
+from bot.status.views.replies import due_line, line, waiting_line, when
 from storage.models import InitiativeState
 
 T = TypeVar("T")

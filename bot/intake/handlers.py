@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.models.blocks import Block
 from slack_sdk.webhook import WebhookClient
 
 from bot.blockkit import state as view_state
@@ -16,9 +17,8 @@ from bot.core import people
 from bot.core.authz import Action
 from bot.core.errors import Invalid
 from bot.core.services import Services
-from bot.intake import service as intake
-from bot.intake import views
-from bot.intake.views import (
+from bot.intake import flows
+from bot.intake.models import (
     AcceptBlock,
     AnswerBlock,
     AskBlock,
@@ -28,19 +28,25 @@ from bot.intake.views import (
     IntakeCallback,
     IntakeMeta,
     RequestAction,
+    RequestForm,
     TriageAction,
     TriageMeta,
+    initiative_id_of,
 )
+from bot.intake.service import queue as queueing
+from bot.intake.service import triage
+from bot.intake.views import messages
+from bot.intake.views import queue as queue_views
+from bot.intake.views import request as request_views
+from bot.intake.views import triage as triage_views
 from bot.okrs import service as okrs
-from bot.status import service as status
-from bot.status.service import QueryKind
 
 log = logging.getLogger(__name__)
 
 
-def read_request(view: dict[str, Any], meta: IntakeMeta, source_link: str | None) -> intake.RequestForm:
+def read_request(view: dict[str, Any], meta: IntakeMeta, source_link: str | None) -> RequestForm:
     """The intake modal's inputs, as typed."""
-    return intake.RequestForm(
+    return RequestForm(
         title=view_state.text(view, IntakeBlock.TITLE),
         description=view_state.text(view, IntakeBlock.DESCRIPTION),
         okr_id=view_state.option(view, IntakeBlock.OKR),
@@ -68,21 +74,32 @@ def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
 
 
 def _is_queue(command: dict[str, Any]) -> bool:
-    return status.parse_query(command.get("text") or "").kind is QueryKind.QUEUE
+    """`/initiative queue` (one word, any case); the `/initiative` router will parse it once."""
+    return [word.lower() for word in (command.get("text") or "").split()] == ["queue"]
 
 
 def _initiative_id(body: dict[str, Any]) -> int:
     try:
-        return views.initiative_id_of(body["actions"][0].get("value"))
+        return initiative_id_of(body["actions"][0].get("value"))
     except (KeyError, IndexError, ValueError):
         raise Invalid("That button is out of date; open the request again.") from None
 
 
-def _queue_reply(body: dict[str, Any]) -> str:
+def _queue_reply_url(body: dict[str, Any]) -> str:
     """The response_url of the ephemeral `/initiative queue` reply a triage button was in, if so."""
     if (body.get("container") or {}).get("is_ephemeral") and body.get("response_url"):
         return str(body["response_url"])
     return ""
+
+
+def queue_reply(services: Services, team_id: str, user_id: str) -> tuple[str, list[Block]]:
+    """(fallback text, blocks) of the ephemeral reply to `/initiative queue`: the proposed
+    requests, highest strategic weight first, with Accept / Decline where `user_id` may triage."""
+    with services.db.read() as session:
+        found = queueing.queue(
+            session, team_id=team_id, viewer_id=user_id, settings=services.workspace(session, team_id)
+        )
+    return queue_views.queue(found.items, found.total, services.clock.now())
 
 
 def register(app: App, services: Services) -> None:
@@ -99,7 +116,7 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         with services.db.read() as session:
             settings = services.workspace(session, team_id)
-        view = views.intake_modal(
+        view = request_views.intake_modal(
             meta=IntakeMeta.new(channel, ts),
             teams=sorted(settings.teams),
             okr_hosts=okrs.allowed_hosts(settings),
@@ -152,13 +169,13 @@ def register(app: App, services: Services) -> None:
     def suggest_okrs(ack: Ack, body: dict[str, Any]) -> None:
         with services.db.read() as session:
             found = okrs.choices(session, body["team"]["id"], str(body.get("value") or ""))
-        ack(options=views.options([(c.value, c.text) for c in found]))
+        ack(options=request_views.options([(c.value, c.text) for c in found]))
 
     @app.options(IntakeAction.DEPENDS_ON.value)
     def suggest_initiatives(ack: Ack, body: dict[str, Any]) -> None:
         with services.db.read() as session:
-            found = intake.initiative_choices(session, body["team"]["id"], str(body.get("value") or ""))
-        ack(options=views.options([(c.value, c.text) for c in found]))
+            found = queueing.initiative_choices(session, body["team"]["id"], str(body.get("value") or ""))
+        ack(options=request_views.options([(c.value, c.text) for c in found]))
 
     @app.view(IntakeCallback.SUBMIT.value)
     def submit_request(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -168,7 +185,7 @@ def register(app: App, services: Services) -> None:
         form = read_request(view, meta, link)
         with services.db.session() as session:
             settings = services.workspace(session, team_id)
-            result = intake.submit(
+            result = flows.submit(
                 session,
                 team_id=team_id,
                 requester_id=user_id,
@@ -178,7 +195,9 @@ def register(app: App, services: Services) -> None:
             )
         ack(
             response_action="update",
-            view=views.submitted_modal(result.key, result.title, result.triage_channel, result.created),
+            view=request_views.submitted_modal(
+                result.key, result.title, result.triage_channel, result.created
+            ),
         )
 
     # -- triage -------------------------------------------------------------------------------
@@ -192,7 +211,7 @@ def register(app: App, services: Services) -> None:
         initiative_id = _initiative_id(body)
         with services.db.read() as session:
             settings = services.workspace(session, team_id)
-            target = intake.triage_target(
+            target = triage.triage_target(
                 session,
                 team_id=team_id,
                 initiative_id=initiative_id,
@@ -200,13 +219,13 @@ def register(app: App, services: Services) -> None:
                 settings=settings,
                 action=action,
             )
-        refresh = _queue_reply(body)
+        refresh = _queue_reply_url(body)
         if kind == "accept":
-            view = views.accept_modal(target, settings.cadence(), refresh)
+            view = triage_views.accept_modal(target, settings.cadence(), refresh)
         elif kind == "decline":
-            view = views.decline_modal(target, refresh)
+            view = triage_views.decline_modal(target, refresh)
         else:
-            view = views.ask_modal(target)
+            view = triage_views.ask_modal(target)
         ack()
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -227,7 +246,7 @@ def register(app: App, services: Services) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         meta = TriageMeta.load(view.get("private_metadata"))
         owner_id = view_state.user(view, AcceptBlock.OWNER)
-        cadence = views.cadence_from(
+        cadence = triage_views.cadence_from(
             view_state.option(view, AcceptBlock.CADENCE),
             view_state.option(view, AcceptBlock.DAY),
             view_state.option(view, AcceptBlock.TIME),
@@ -236,7 +255,7 @@ def register(app: App, services: Services) -> None:
         with services.db.session() as session:
             if owner_id:  # their time zone places the check-ins
                 people.refresh(client, session, team_id, owner_id, now)
-            result = intake.accept(
+            result = flows.accept(
                 session,
                 team_id=team_id,
                 initiative_id=meta.initiative_id,
@@ -247,7 +266,8 @@ def register(app: App, services: Services) -> None:
                 settings=services.workspace(session, team_id),
                 now=now,
             )
-        ack(response_action="update", view=views.decided_modal(views.decision_text(result.card)))
+        decided = triage_views.decided_modal(triage_views.decision_text(result.card))
+        ack(response_action="update", view=decided)
         show_queue_again(meta.refresh, team_id, user_id)
 
     @app.view(IntakeCallback.DECLINE.value)
@@ -255,7 +275,7 @@ def register(app: App, services: Services) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         meta = TriageMeta.load(view.get("private_metadata"))
         with services.db.session() as session:
-            card = intake.decline(
+            card = flows.decline(
                 session,
                 team_id=team_id,
                 initiative_id=meta.initiative_id,
@@ -264,7 +284,7 @@ def register(app: App, services: Services) -> None:
                 settings=services.workspace(session, team_id),
                 now=services.clock.now(),
             )
-        ack(response_action="update", view=views.decided_modal(views.decision_text(card)))
+        ack(response_action="update", view=triage_views.decided_modal(triage_views.decision_text(card)))
         show_queue_again(meta.refresh, team_id, user_id)
 
     @app.view(IntakeCallback.ASK.value)
@@ -272,7 +292,7 @@ def register(app: App, services: Services) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         meta = TriageMeta.load(view.get("private_metadata"))
         with services.db.session() as session:
-            intake.ask_for_info(
+            flows.ask_for_info(
                 session,
                 team_id=team_id,
                 initiative_id=meta.initiative_id,
@@ -292,7 +312,7 @@ def register(app: App, services: Services) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         initiative_id = _initiative_id(body)
         with services.db.read() as session:
-            target = intake.answer_target(
+            target = triage.answer_target(
                 session,
                 team_id=team_id,
                 initiative_id=initiative_id,
@@ -300,14 +320,14 @@ def register(app: App, services: Services) -> None:
                 settings=services.workspace(session, team_id),
             )
         ack()
-        client.views_open(trigger_id=body["trigger_id"], view=views.answer_modal(target))
+        client.views_open(trigger_id=body["trigger_id"], view=triage_views.answer_modal(target))
 
     @app.view(IntakeCallback.ANSWER.value)
     def answer_triage(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         meta = TriageMeta.load(view.get("private_metadata"))
         with services.db.session() as session:
-            card = intake.answer_for_info(
+            card = flows.answer_for_info(
                 session,
                 team_id=team_id,
                 initiative_id=meta.initiative_id,
@@ -317,16 +337,9 @@ def register(app: App, services: Services) -> None:
                 settings=services.workspace(session, team_id),
                 now=services.clock.now(),
             )
-        ack(response_action="update", view=views.decided_modal(views.answered_text(card)))
+        ack(response_action="update", view=triage_views.decided_modal(messages.answered_text(card)))
 
     # -- /initiative queue --------------------------------------------------------------------
-
-    def render_queue(team_id: str, user_id: str) -> tuple[str, list[Any]]:
-        with services.db.read() as session:
-            found = intake.queue(
-                session, team_id=team_id, viewer_id=user_id, settings=services.workspace(session, team_id)
-            )
-        return views.queue(found.items, found.total, services.clock.now())
 
     def show_queue_again(response_url: str, team_id: str, user_id: str) -> None:
         """After a decision made from a `/initiative queue` reply: that reply shows the queue as it
@@ -334,7 +347,7 @@ def register(app: App, services: Services) -> None:
         if not response_url:
             return
         try:  # a short timeout: Slack waits for this request's answer until we return
-            fallback, blocks = render_queue(team_id, user_id)
+            fallback, blocks = queue_reply(services, team_id, user_id)
             sent = WebhookClient(response_url, timeout=2).send(
                 text=fallback, blocks=blocks, replace_original=True, response_type="ephemeral"
             )
@@ -346,5 +359,5 @@ def register(app: App, services: Services) -> None:
 
     @app.command("/initiative", matchers=[_is_queue])
     def show_queue(ack: Ack, command: dict[str, Any]) -> None:
-        fallback, blocks = render_queue(command["team_id"], command["user_id"])
+        fallback, blocks = queue_reply(services, command["team_id"], command["user_id"])
         ack(response_type="ephemeral", text=fallback, blocks=blocks)

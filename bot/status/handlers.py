@@ -13,10 +13,11 @@ from slack_sdk.models.blocks import Block
 
 from bot.core import mrkdwn
 from bot.core.services import Services
-from bot.status import card as card_views
-from bot.status import service as status
-from bot.status import views as status_views
-from bot.status.service import QueryKind
+from bot.status.models import Card, OkrNotFound, QueryKind, parse_query
+from bot.status.service import card as cards
+from bot.status.service import lists, okr
+from bot.status.views import card as card_views
+from bot.status.views import replies as status_views
 
 log = logging.getLogger(__name__)
 PERMALINK_TIMEOUT = 1  # seconds: the card must still answer inside Slack's 3
@@ -26,28 +27,28 @@ def answer(
     services: Services, client: WebClient, team_id: str, user_id: str, text: str
 ) -> tuple[str, list[Block]]:
     """(fallback text, blocks) of the ephemeral reply to `/initiative <text>`."""
-    query = status.parse_query(text)
+    query = parse_query(text)
     if query.kind in (QueryKind.HELP, QueryKind.QUEUE, QueryKind.STALLED):
         # queue and stalled are answered by the intake and escalation modules, registered first
         return status_views.usage()
     with services.db.read() as session:
         settings = services.workspace(session, team_id)
         if query.kind is QueryKind.MINE:
-            return status_views.my_work(status.my_work(session, team_id, user_id, settings))
+            return status_views.my_work(lists.my_work(session, team_id, user_id, settings))
         if query.kind is QueryKind.SEARCH:
-            return status_views.search_results(status.search(session, team_id, query.arg))
+            return status_views.search_results(lists.search(session, team_id, query.arg))
         if query.kind is QueryKind.OKR:
-            found = status.okr_overview(session, team_id, query.arg)
-            if isinstance(found, status.OkrNotFound):
+            found = okr.okr_overview(session, team_id, query.arg)
+            if isinstance(found, OkrNotFound):
                 return status_views.unknown_okr(found)
             return status_views.okr_overview(found)
-        card = status.card(session, team_id, query.arg, settings, viewer_id=user_id)
+        card = cards.card(session, team_id, query.arg, settings, viewer_id=user_id)
     if card is None:
         return status_views.unknown_initiative(query.arg)
     return card_views.card(card, intake_link=intake_link(client, card))
 
 
-def intake_link(client: WebClient, card: status.Card) -> str | None:
+def intake_link(client: WebClient, card: Card) -> str | None:
     """A permalink to the triage post of the request, when it was posted; None if Slack can't
     say quickly (the card is still useful without it)."""
     post = card.triage_post
@@ -86,7 +87,7 @@ def register(app: App, services: Services) -> None:
         key = card_views.initiative_of(action.get("value"))
         with services.db.read() as session:
             settings = services.workspace(session, team_id)
-            card = status.card(session, team_id, key, settings) if key else None
+            card = cards.card(session, team_id, key, settings) if key else None
         if card is None:
             respond(
                 text=f":mag: {mrkdwn.escape(key or 'That initiative')} no longer exists: nothing to share.",

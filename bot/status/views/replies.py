@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import Block
 from bot.blockkit.blocks import SECTION_LIMIT, context, header, section
 from bot.blockkit.health import HEALTH_ICON, HEALTH_WORDS, STATE_WORDS
 from bot.core import mrkdwn
-from bot.status.service import (
+from bot.status.models import (
     DueCheckin,
     HealthCounts,
     InitiativeLine,

@@ -12,8 +12,8 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, SectionB
 from bot.blockkit.blocks import context, header, md, plain, section
 from bot.blockkit.health import HEALTH_ICON, HEALTH_WORDS, STATE_WORDS
 from bot.core import mrkdwn
-from bot.status.service import Card, DependencyLine, EscalationLine
-from bot.status.views import day, listing, okr_label, when
+from bot.status.models import Card, DependencyLine, EscalationLine
+from bot.status.views.replies import day, listing, okr_label, when
 from storage.models import CheckinStatus, InitiativeState
 
 CARD_LINES = 12  # dependencies shown each way before "…and N more"
