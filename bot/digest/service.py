@@ -52,7 +52,7 @@ from bot.core.calendar import CadenceKind, latest_slot, next_slot, zone
 from bot.core.config import WorkspaceSettings
 from bot.core.workspaces import effective_settings
 from bot.digest import chart, views
-from bot.okrs.service import progress as okr_progress
+from bot.okrs.models import progress as okr_progress
 from storage.aliases import PROVIDER, WAITER
 from storage.db import Database, id_list, in_id_list, insert_ignore, json_object, json_object_rows
 from storage.models import (

@@ -31,7 +31,8 @@ from bot.intake.views import (
     TriageAction,
     TriageMeta,
 )
-from bot.okrs import service as okrs
+from bot.okrs.service import links as okr_links
+from bot.okrs.service import reading as okr_reading
 from bot.status import service as status
 from bot.status.service import QueryKind
 
@@ -102,7 +103,7 @@ def register(app: App, services: Services) -> None:
         view = views.intake_modal(
             meta=IntakeMeta.new(channel, ts),
             teams=sorted(settings.teams),
-            okr_hosts=okrs.allowed_hosts(settings),
+            okr_hosts=okr_links.allowed_hosts(settings),
             title=title,
             description=description,
         )
@@ -151,7 +152,7 @@ def register(app: App, services: Services) -> None:
     @app.options(IntakeAction.OKR.value)
     def suggest_okrs(ack: Ack, body: dict[str, Any]) -> None:
         with services.db.read() as session:
-            found = okrs.choices(session, body["team"]["id"], str(body.get("value") or ""))
+            found = okr_reading.choices(session, body["team"]["id"], str(body.get("value") or ""))
         ack(options=views.options([(c.value, c.text) for c in found]))
 
     @app.options(IntakeAction.DEPENDS_ON.value)

@@ -52,7 +52,9 @@ from bot.intake.views import (
     RequestCard,
     TriageTarget,
 )
-from bot.okrs import service as okrs
+from bot.okrs import models as okr_models
+from bot.okrs.service import links as okr_links
+from bot.okrs.service import reading as okr_reading
 from storage.aliases import PARENT_OKR, PROVIDER
 from storage.models import (
     OPEN_STATES,
@@ -128,7 +130,7 @@ def submit(
     requester = session.scalar(
         sa.select(Person).where(Person.team_id == team_id, Person.user_id == requester_id)
     )
-    today = okrs.today_in(settings, now, requester)
+    today = okr_reading.today_in(settings, now, requester)
     errors: dict[str, str] = {}
     title = one_line(form.title)
     if not title:
@@ -176,7 +178,9 @@ def submit(
                 state=InitiativeState.PROPOSED,
                 source_channel=form.source_channel,
                 source_ts=form.source_ts,
-                source_link=form.source_link if form.source_link and okrs.is_link(form.source_link) else None,
+                source_link=form.source_link
+                if form.source_link and okr_links.is_link(form.source_link)
+                else None,
                 submission_key=form.submission_key or None,
                 created_at=now,
                 updated_at=now,
@@ -363,15 +367,15 @@ def _resolve_okr(
             picked = None
     url = (url or "").strip()
     if url:
-        if not okrs.is_link(url):
+        if not okr_links.is_link(url):
             errors[IntakeBlock.OKR_URL] = "That isn't a link: paste the OKR's https:// address."
-        elif not okrs.url_allowed(settings, url):
-            hosts = ", ".join(okrs.allowed_hosts(settings)) or "none are configured"
+        elif not okr_links.url_allowed(settings, url):
+            hosts = ", ".join(okr_links.allowed_hosts(settings)) or "none are configured"
             errors[IntakeBlock.OKR_URL] = (
                 f"That link is not on an allowed OKR host ({hosts}). Pick the OKR from the list instead."
             )
         else:
-            linked = okrs.find_by_url(session, team_id, url)
+            linked = okr_reading.find_by_url(session, team_id, url)
             if linked is None:
                 errors[IntakeBlock.OKR_URL] = (
                     "That link is not a known OKR. Pick it from the list above, or ask an admin to "
@@ -392,7 +396,7 @@ def _resolve_okr(
 
 def _archived(session: Session, okr: Okr) -> str | None:
     parent = session.get(Okr, okr.parent_id) if okr.parent_id else None
-    if okrs.selectable(okr, parent):
+    if okr_reading.selectable(okr, parent):
         return None
     gone = okr if okr.archived_at is not None else parent
     assert gone is not None
@@ -864,7 +868,7 @@ def queue(
 
 def initiative_choices(
     session: Session, team_id: str, query: str = "", limit: int = 100
-) -> list[okrs.Choice]:
+) -> list[okr_models.Choice]:
     """Open initiatives (proposed or active) whose key or title contains every word of `query`,
     newest first, for the "depends on" select: value = the initiative's id."""
     statement = sa.select(Initiative.id, Initiative.key, Initiative.title).where(
@@ -879,5 +883,6 @@ def initiative_choices(
         )
     rows = session.execute(statement.order_by(Initiative.number.desc()).limit(max(0, min(limit, 100))))
     return [
-        okrs.Choice(str(r.id), mrkdwn.truncate(f"{r.key} · {r.title}", okrs.OPTION_TEXT_LIMIT)) for r in rows
+        okr_models.Choice(str(r.id), mrkdwn.truncate(f"{r.key} · {r.title}", okr_models.OPTION_TEXT_LIMIT))
+        for r in rows
     ]

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from bot.core import authz, people
 from bot.core.authz import Action
 from bot.core.config import WorkspaceSettings
-from bot.okrs import service as okrs
+from bot.okrs import models as okr_models
+from bot.okrs.service import reading as okr_reading
 from storage.aliases import OTHER, PARENT_OKR, PROVIDER, WAITER, WAITER_OKR
 from storage.models import (
     OPEN_STATES,
@@ -430,7 +431,7 @@ class HealthCounts:
 
 def kr_progress(okr: Okr) -> float | None:
     """A key result's progress in percent (`okrs.progress`), or None when it can't be said."""
-    done = okrs.progress(okr)
+    done = okr_models.progress(okr)
     return None if done is None else done * 100
 
 
@@ -480,7 +481,7 @@ def okr_overview(
     if okr.kind is OkrKind.OBJECTIVE:
         key_results = sorted(  # O1-KR2 before O1-KR10, as /okr and the digest list them
             session.scalars(sa.select(Okr).where(Okr.team_id == team_id, Okr.parent_id == okr.id)),
-            key=lambda kr: okrs.natural_key(kr.key),
+            key=lambda kr: okr_reading.natural_key(kr.key),
         )
         scope = [okr.id, *(kr.id for kr in key_results)]
     else:
