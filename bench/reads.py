@@ -28,8 +28,9 @@ from bench.harness import populate as populate_fake
 from bench.harness import settings_for as bench_settings
 from bot.app.runtime import Runtime
 from bot.app.server import EVENTS_PATH, ThroughlineWSGI
-from bot.digest import service as digest
-from bot.digest import views as digest_views
+from bot.digest.service import build as digest_build
+from bot.digest.service import checkpoints as digest_checkpoints
+from bot.digest.views import message as digest_views
 from storage.db import Database
 from storage.models import HealthCheckpoint
 from tests.slackfake import FakeSlack
@@ -80,7 +81,7 @@ def _organisation(kind: str, size: int, fake: FakeSlack) -> Iterator[Organisatio
         def build_digest() -> None:
             with runtime.db.read() as session:
                 settings = runtime.services.workspace(session, "T0FAKE")
-                data = digest.preview(session, "T0FAKE", settings, now)
+                data = digest_build.preview(session, "T0FAKE", settings, now)
             rendered = digest_views.render(data)
             assert len(rendered.blocks) <= 50
 
@@ -91,7 +92,7 @@ def _organisation(kind: str, size: int, fake: FakeSlack) -> Iterator[Organisatio
         # a running deployment's tick has stored the chart's weekly checkpoints by now
         with runtime.db.read() as session:
             settings = runtime.services.workspace(session, "T0FAKE")
-        digest.take_checkpoints(runtime.db, "T0FAKE", settings, now)
+        digest_checkpoints.take_checkpoints(runtime.db, "T0FAKE", settings, now)
         try:
             yield Organisation(
                 runtime.db,

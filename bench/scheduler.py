@@ -17,7 +17,8 @@ from bench.harness import Table, analyze, fresh_database, insert, populate, seed
 from bot.app.runtime import Runtime
 from bot.app.tick import tick
 from bot.checkins import models as checkins
-from bot.digest import service as digest
+from bot.digest.service import checkpoints as digest_checkpoints
+from bot.digest.service import periods as digest_periods
 from storage.db import Database
 from storage.models import (
     Checkin,
@@ -47,7 +48,7 @@ def _tick_once(kind: str, total: int, owners: int) -> tuple[float, int, dict[str
             )
             _seed_dependencies(Database(url), organisation.initiative_ids, now)
             runtime = Runtime(settings_for(fake, url))
-            period = digest.scheduled_period(runtime.services.defaults, now)
+            period = digest_periods.scheduled_period(runtime.services.defaults, now)
             assert period is not None
             with runtime.db.session() as session:
                 session.add(
@@ -59,7 +60,7 @@ def _tick_once(kind: str, total: int, owners: int) -> tuple[float, int, dict[str
                         summary={},
                     )
                 )
-            digest.take_checkpoints(runtime.db, TEAM_ID, runtime.services.defaults, now)
+            digest_checkpoints.take_checkpoints(runtime.db, TEAM_ID, runtime.services.defaults, now)
             # a tick handles at most OWNER_BATCH owners; the rest are the next tick's: run ticks
             # until everything due was asked (the passes only: delivery is the fan-out bench)
             seconds = 0.0

@@ -12,12 +12,18 @@ import sqlalchemy as sa
 from matplotlib import image as mpimg
 
 from bot.blockkit.blocks import MESSAGE_BLOCKS, SECTION_LIMIT
+from bot.core import calendar
 from bot.core.config import WorkspaceSettings
-from bot.digest import chart, views
-from bot.digest import service as digest
-from bot.digest.service import HealthCounts, Pace
+from bot.digest import flows as digest_flows
+from bot.digest import models as digest_models
+from bot.digest.models import HealthCounts, Pace
+from bot.digest.service import build as digest_build
+from bot.digest.service import checkpoints as digest_checkpoints
+from bot.digest.service import periods as digest_periods
+from bot.digest.views import chart
+from bot.digest.views import message as views
 from storage.db import Database
-from storage.models import Digest, Health, Initiative, InitiativeState
+from storage.models import CheckinStatus, Digest, Health, HealthCheckpoint, Initiative, InitiativeState, Okr
 from tests import digest_org
 from tests import factories as f
 from tests.golden import assert_golden
@@ -42,9 +48,9 @@ def workspace_settings(**overrides: object) -> WorkspaceSettings:
 def build(db: Database, settings: WorkspaceSettings | None = None, now: datetime = digest_org.NOW):
     settings = settings or workspace_settings()
     with db.session() as session:
-        period = digest.scheduled_period(settings, now)
+        period = digest_periods.scheduled_period(settings, now)
         assert period is not None
-        return digest.build(session, TEAM, settings, period)
+        return digest_build.build(session, TEAM, settings, period)
 
 
 @pytest.fixture
@@ -54,7 +60,7 @@ def org(db: Database) -> Database:
     return db
 
 
-def objective(data: digest.DigestData, key: str) -> digest.ObjectiveDigest:
+def objective(data: digest_models.DigestData, key: str) -> digest_models.ObjectiveDigest:
     (found,) = [o for o in data.objectives if o.key == key]
     return found
 
@@ -106,9 +112,9 @@ def test_key_results_against_a_straight_line_through_the_okr_period(org: Databas
 
 def test_a_kr_with_an_unknown_period_shows_no_pace(org: Database) -> None:
     with org.session() as session:
-        kr = session.scalars(sa.select(digest.Okr).where(digest.Okr.key == "O1-KR1")).one()
+        kr = session.scalars(sa.select(Okr).where(Okr.key == "O1-KR1")).one()
         kr.period = "someday"
-        session.get(digest.Okr, kr.parent_id).period = None  # type: ignore[union-attr]
+        session.get(Okr, kr.parent_id).period = None  # type: ignore[union-attr]
     arr = {kr.key: kr for kr in build(org).key_results}["O1-KR1"]
     assert arr.progress == pytest.approx(0.6)
     assert arr.expected is None and arr.expected_value is None and arr.pace is None
@@ -116,7 +122,7 @@ def test_a_kr_with_an_unknown_period_shows_no_pace(org: Database) -> None:
 
 def test_a_kr_without_a_start_is_listed_with_its_value_but_no_progress(org: Database) -> None:
     with org.session() as session:
-        kr = session.scalars(sa.select(digest.Okr).where(digest.Okr.key == "O1-KR1")).one()
+        kr = session.scalars(sa.select(Okr).where(Okr.key == "O1-KR1")).one()
         kr.metric_start = None
     data = build(org)
     arr = {kr.key: kr for kr in data.key_results}["O1-KR1"]
@@ -158,7 +164,10 @@ def test_a_posted_digest_is_what_the_next_one_compares_with(org: Database) -> No
         assert late is not None and late.health == Health.ON_TRACK
         late.health, late.health_since = Health.BLOCKED, digest_org.NOW + timedelta(minutes=1)
     settings = workspace_settings(digest_channel="C0DIGEST")
-    assert digest.post_scheduled(org, settings, TEAM, digest_org.NOW).outcome == digest.Outcome.POSTED
+    assert (
+        digest_flows.post_scheduled(org, settings, TEAM, digest_org.NOW).outcome
+        == digest_models.Outcome.POSTED
+    )
     with org.read() as session:
         seen = dict(session.execute(sa.select(Initiative.key, Initiative.digest_health)).all())
     assert (seen["REQ-2"], seen["REQ-3"], seen["REQ-4"]) == (Health.BLOCKED, Health.AT_RISK, Health.ON_TRACK)
@@ -199,7 +208,7 @@ def test_check_in_participation_and_intake(org: Database) -> None:
 def test_health_over_the_last_eight_weeks_from_the_latest_check_in_each_week(org: Database) -> None:
     data = build(org)
     o1, o2 = objective(data, "O1"), objective(data, "O2")
-    assert len(o1.health_weeks) == digest.CHART_WEEKS and data.week_ends[-1] == digest_org.PERIOD_END
+    assert len(o1.health_weeks) == digest_models.CHART_WEEKS and data.week_ends[-1] == digest_org.PERIOD_END
     assert o1.health_weeks[0] == HealthCounts(on_track=4)  # REQ-1, -2, -4, -5
     assert o1.health_weeks[-1] == HealthCounts(on_track=2, at_risk=1, blocked=1)  # REQ-1 and -7 done
     assert o2.health_weeks[-2] == HealthCounts(on_track=1, at_risk=2)
@@ -310,7 +319,7 @@ def test_a_broken_or_unsafe_override_falls_back_to_the_packaged_template(
         "{{ digest.__class__.__init__.__globals__ }}{{ ''.__class__.__mro__ }}"
     )
     (tmp_path / "digest" / "footer.md.j2").write_text("{{ digest.intake / 0 }}")
-    with caplog.at_level(logging.ERROR, logger="bot.digest.views"):
+    with caplog.at_level(logging.ERROR, logger="bot.digest.views.message"):
         rendered = views.render(build(org), tmp_path)
     text = views.as_text(rendered.blocks)
     assert "This week at a glance" in text and "Decisions needed (2)" in text
@@ -350,8 +359,12 @@ def cancel(db: Database, key: str) -> None:
 def test_the_chart_reads_the_stored_checkpoints_and_later_changes_do_not_rewrite_them(org: Database) -> None:
     settings = workspace_settings()
     replayed = build(org)
-    assert digest.take_checkpoints(org, TEAM, settings, digest_org.NOW) == digest.CHART_WEEKS
-    assert digest.take_checkpoints(org, TEAM, settings, digest_org.NOW) == 0  # each is stored once
+    assert (
+        digest_checkpoints.take_checkpoints(org, TEAM, settings, digest_org.NOW) == digest_models.CHART_WEEKS
+    )
+    assert (
+        digest_checkpoints.take_checkpoints(org, TEAM, settings, digest_org.NOW) == 0
+    )  # each is stored once
 
     with count_statements(org.engine) as seen:
         stored = build(org)
@@ -363,7 +376,7 @@ def test_the_chart_reads_the_stored_checkpoints_and_later_changes_do_not_rewrite
     assert o1.health_weeks[0] == HealthCounts(on_track=4)  # what that week was: REQ-1, -2, -4, -5
     assert o1.health_weeks[-1] == HealthCounts(on_track=2, at_risk=1, blocked=1)  # stored at the slot
     with org.session() as session:  # a replay of the history would have dropped it from every week
-        session.execute(sa.delete(digest.HealthCheckpoint))
+        session.execute(sa.delete(HealthCheckpoint))
     assert objective(build(org), "O1").health_weeks[0] == HealthCounts(on_track=3)
 
 
@@ -372,9 +385,9 @@ def test_a_preview_charts_the_past_weeks_from_checkpoints_and_now_from_the_live_
 ) -> None:
     settings = workspace_settings()
     wednesday = datetime(2026, 3, 11, 10, 0, tzinfo=UTC)
-    digest.take_checkpoints(org, TEAM, settings, wednesday)
+    digest_checkpoints.take_checkpoints(org, TEAM, settings, wednesday)
     with org.session() as session:
-        data = digest.preview(session, TEAM, settings, wednesday)
+        data = digest_build.preview(session, TEAM, settings, wednesday)
     # the past seven Fridays at 16:00 in Berlin (15:00 UTC), then now
     assert data.week_ends[0] == datetime(2026, 1, 23, 15, 0, tzinfo=UTC)
     assert data.week_ends[-2:] == [digest_org.PERIOD_END, wednesday]
@@ -386,18 +399,18 @@ def test_a_preview_charts_the_past_weeks_from_checkpoints_and_now_from_the_live_
 
 def test_the_charts_weekly_grid_keeps_the_local_time_across_summer_time() -> None:
     settings = workspace_settings()  # weekly:fri@16:00, Europe/Berlin; summer time from 29 March 2026
-    grid = digest.chart_grid(settings, datetime(2026, 4, 10, 14, 0, tzinfo=UTC), 4, inclusive=True)
+    grid = digest_periods.chart_grid(settings, datetime(2026, 4, 10, 14, 0, tzinfo=UTC), 4, inclusive=True)
     assert grid == [
         datetime(2026, 3, 20, 15, 0, tzinfo=UTC),
         datetime(2026, 3, 27, 15, 0, tzinfo=UTC),
         datetime(2026, 4, 3, 14, 0, tzinfo=UTC),
         datetime(2026, 4, 10, 14, 0, tzinfo=UTC),
     ]
-    assert digest.chart_grid(settings, datetime(2026, 4, 10, 14, 0, tzinfo=UTC), 1, inclusive=False) == [
-        datetime(2026, 4, 3, 14, 0, tzinfo=UTC)
-    ]
+    assert digest_periods.chart_grid(
+        settings, datetime(2026, 4, 10, 14, 0, tzinfo=UTC), 1, inclusive=False
+    ) == [datetime(2026, 4, 3, 14, 0, tzinfo=UTC)]
     monthly = workspace_settings(digest_schedule="monthly:mon@09:00")  # the grid is weekly all the same
-    assert digest.chart_grid(monthly, datetime(2026, 3, 4, 12, 0, tzinfo=UTC), 2, inclusive=True) == [
+    assert digest_periods.chart_grid(monthly, datetime(2026, 3, 4, 12, 0, tzinfo=UTC), 2, inclusive=True) == [
         datetime(2026, 2, 23, 8, 0, tzinfo=UTC),
         datetime(2026, 3, 2, 8, 0, tzinfo=UTC),
     ]
@@ -438,21 +451,21 @@ def test_the_digest_is_a_fixed_number_of_statements(org: Database) -> None:
     from tests.sqlcount import count_statements
 
     settings = workspace_settings()
-    period = digest.scheduled_period(settings, digest_org.NOW)
+    period = digest_periods.scheduled_period(settings, digest_org.NOW)
     assert period is not None
     with org.session() as session, count_statements(org.engine) as small:
-        digest.build(session, TEAM, settings, period)
+        digest_build.build(session, TEAM, settings, period)
     with org.session() as session:  # many more rows of every kind
-        okr = session.scalars(sa.select(digest.Okr).where(digest.Okr.key == "O2-KR1")).one()
+        okr = session.scalars(sa.select(Okr).where(Okr.key == "O2-KR1")).one()
         for n in range(100, 160):
             row = f.initiative(session, okr, now=digest_org.at(2), number=n, health=Health.AT_RISK)
             f.checkin_update(session, row, at=digest_org.at(2), health=Health.AT_RISK)
-            f.checkin(session, row, slot_at=digest_org.at(3), status=digest.CheckinStatus.MISSED)
+            f.checkin(session, row, slot_at=digest_org.at(3), status=CheckinStatus.MISSED)
             f.dependency(
                 session, row, now=digest_org.at(2), provider_team="Data", stalled_since=digest_org.at(3)
             )
     with org.session() as session, count_statements(org.engine) as large:
-        digest.build(session, TEAM, settings, period)
+        digest_build.build(session, TEAM, settings, period)
     assert large.count == small.count
     assert small.count <= 12
 
@@ -460,25 +473,25 @@ def test_the_digest_is_a_fixed_number_of_statements(org: Database) -> None:
 def test_period_of_a_preview_is_the_week_so_far() -> None:
     settings = workspace_settings()
     wednesday = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
-    period = digest.preview_period(settings, wednesday)
+    period = digest_periods.preview_period(settings, wednesday)
     assert period.in_progress and period.start == digest_org.PERIOD_START and period.end == wednesday
-    at_the_slot = digest.preview_period(settings, digest_org.PERIOD_END)
+    at_the_slot = digest_periods.preview_period(settings, digest_org.PERIOD_END)
     assert at_the_slot.start == digest_org.PERIOD_START  # exactly at the slot: the whole week
-    assert digest.next_digest_at(settings, wednesday) == digest_org.PERIOD_END
-    assert digest.scheduled_period(settings, wednesday) == digest.Period(
+    assert digest_periods.next_digest_at(settings, wednesday) == digest_org.PERIOD_END
+    assert digest_periods.scheduled_period(settings, wednesday) == digest_models.ReportingPeriod(
         digest_org.PERIOD_START - timedelta(weeks=1), digest_org.PERIOD_START, "Europe/Berlin"
     )
 
 
 def test_a_digest_due_on_a_public_holiday_posts_on_the_next_working_day() -> None:
     settings = workspace_settings(holidays="DE-BE")  # Good Friday: 3 April 2026
-    berlin = digest.zone("Europe/Berlin")
+    berlin = calendar.zone("Europe/Berlin")
     easter_monday = datetime(2026, 4, 6, 16, 0, tzinfo=berlin)  # a holiday too
     after = datetime(2026, 4, 7, 16, 0, tzinfo=berlin)
-    assert digest.next_digest_at(settings, datetime(2026, 3, 28, tzinfo=UTC)) == after
-    period = digest.scheduled_period(settings, after)
+    assert digest_periods.next_digest_at(settings, datetime(2026, 3, 28, tzinfo=UTC)) == after
+    period = digest_periods.scheduled_period(settings, after)
     assert period is not None
     assert period.start == datetime(2026, 3, 27, 16, 0, tzinfo=berlin) and period.end == after
-    assert digest.scheduled_period(settings, easter_monday) == digest.scheduled_period(
+    assert digest_periods.scheduled_period(settings, easter_monday) == digest_periods.scheduled_period(
         settings, datetime(2026, 3, 27, 16, 0, tzinfo=berlin)
     )

@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 
 from bot.blockkit.blocks import MESSAGE_BLOCKS, SECTION_LIMIT
 from bot.core.config import WorkspaceSettings
-from bot.digest import service as digest
-from bot.digest import views
-from bot.digest.service import (
+from bot.digest import models as digest_models
+from bot.digest.models import (
     Changes,
     DigestData,
     HealthCounts,
@@ -23,9 +22,12 @@ from bot.digest.service import (
     Listing,
     ObjectiveDigest,
     Pace,
-    Period,
+    ReportingPeriod,
     Stall,
 )
+from bot.digest.service import pace as digest_pace
+from bot.digest.service import periods as digest_periods
+from bot.digest.views import message as views
 from storage.models import Health
 from tests.slackfake import broadcasts, validate_blocks
 
@@ -46,7 +48,7 @@ def test_okr_periods_parse_to_local_calendar_spans(
     year: int, part: str, sep: str, zone: str, lower: bool, flip: bool
 ) -> None:
     text = (f"{part}{sep}{year}" if flip else f"{year}{sep}{part}") if part else str(year)
-    span = digest.okr_period_span(text.lower() if lower else text, ZoneInfo(zone))
+    span = digest_pace.okr_period_span(text.lower() if lower else text, ZoneInfo(zone))
     assert span is not None
     start, end = span
     local_start, local_end = start.astimezone(ZoneInfo(zone)), end.astimezone(ZoneInfo(zone))
@@ -61,29 +63,29 @@ def test_okr_periods_parse_to_local_calendar_spans(
 
 @given(st.text(max_size=30), ZONES)
 def test_any_text_is_a_period_or_none_and_never_an_error(text: str, zone: str) -> None:
-    span = digest.okr_period_span(text, ZoneInfo(zone))
+    span = digest_pace.okr_period_span(text, ZoneInfo(zone))
     assert span is None or span[0] < span[1]
 
 
 def test_quarters_tile_the_year() -> None:
     tz = ZoneInfo("Europe/Berlin")
-    spans = [digest.okr_period_span(f"2026-Q{q}", tz) for q in range(1, 5)]
+    spans = [digest_pace.okr_period_span(f"2026-Q{q}", tz) for q in range(1, 5)]
     assert all(s is not None for s in spans)
     for before, after in itertools.pairwise(spans):
         assert before is not None and after is not None and before[1] == after[0]
-    assert digest.okr_period_span("2026", tz) == (spans[0][0], spans[3][1])  # type: ignore[index]
+    assert digest_pace.okr_period_span("2026", tz) == (spans[0][0], spans[3][1])  # type: ignore[index]
     for unknown in ("2026-Q5", "2026-H3", "Q1", "next quarter", "26-Q1", "2026-Q1-2", "2026-13", "2026-00"):
-        assert digest.okr_period_span(unknown, tz) is None
+        assert digest_pace.okr_period_span(unknown, tz) is None
 
 
 def test_months_tile_the_year_too() -> None:
     """`2026-03` is a period the registry accepts: the digest measures pace against it as well."""
     tz = ZoneInfo("America/Los_Angeles")
-    months = [digest.okr_period_span(f"2026-{m:02d}", tz) for m in range(1, 13)]
+    months = [digest_pace.okr_period_span(f"2026-{m:02d}", tz) for m in range(1, 13)]
     assert all(s is not None for s in months)
     for before, after in itertools.pairwise(months):
         assert before is not None and after is not None and before[1] == after[0]
-    assert digest.okr_period_span("2026", tz) == (months[0][0], months[11][1])  # type: ignore[index]
+    assert digest_pace.okr_period_span("2026", tz) == (months[0][0], months[11][1])  # type: ignore[index]
     march = months[2]
     assert march is not None
     assert march[0].astimezone(tz).date().isoformat() == "2026-03-01"
@@ -101,14 +103,14 @@ def test_months_tile_the_year_too() -> None:
 )
 def test_the_scheduled_period_ends_at_the_latest_slot(now: datetime, day: str, hour: int, zone: str) -> None:
     settings_ = WorkspaceSettings(timezone=zone, digest_schedule=f"weekly:{day}@{hour:02d}:30")
-    period = digest.scheduled_period(settings_, now)
+    period = digest_periods.scheduled_period(settings_, now)
     assert period is not None
     tz = ZoneInfo(zone)
     end, start = period.end.astimezone(tz), period.start.astimezone(tz)
     assert period.end <= now < period.end + timedelta(weeks=1, hours=1)
     assert end.strftime("%a").lower()[:3] == day and start.weekday() == end.weekday()
     assert (end.date() - start.date()).days == 7 and period.start < period.end
-    assert digest.next_digest_at(settings_, period.end) > period.end
+    assert digest_periods.next_digest_at(settings_, period.end) > period.end
 
 
 # -- whatever people type comes out escaped ----------------------------------------------------------
@@ -169,12 +171,12 @@ def data_with(titles: list[str], key: str) -> DigestData:
         stalls=Listing((stall,), 1),
         intake=2,
         intake_by_okr=[(key, 1), (titles[-1], 1)],
-        health_weeks=[HealthCounts()] * digest.CHART_WEEKS,
+        health_weeks=[HealthCounts()] * digest_models.CHART_WEEKS,
     )
     end = datetime(2026, 3, 6, 15, 0, tzinfo=UTC)
     return DigestData(
         team_id="T0FAKE",
-        period=Period(end - timedelta(weeks=1), end, "Europe/Berlin"),
+        period=ReportingPeriod(end - timedelta(weeks=1), end, "Europe/Berlin"),
         cadence="weekly",
         noun="week",
         objectives=[objective] * 20,
@@ -182,7 +184,7 @@ def data_with(titles: list[str], key: str) -> DigestData:
         escalations_level3=0,
         missed_by=Listing(),
         previous_digest=None,
-        week_ends=[end] * digest.CHART_WEEKS,
+        week_ends=[end] * digest_models.CHART_WEEKS,
     )
 
 

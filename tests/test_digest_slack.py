@@ -11,7 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from bot.core.workspaces import ensure_workspace
-from bot.digest import service as digest
+from bot.digest import flows as digest_flows
+from bot.digest import models as digest_models
+from bot.digest.service import checkpoints as digest_checkpoints
 from storage.models import (
     Digest,
     HealthCheckpoint,
@@ -94,12 +96,12 @@ def test_the_digest_posts_at_the_slot_once_with_its_chart_in_the_thread(rig: Rig
 def test_ticks_on_two_replicas_at_once_post_one_digest(rig: Rig) -> None:
     setup_workspace(rig)
     rig.clock.set(FRIDAY)
-    results: list[digest.PostResult] = []
+    results: list[digest_models.PostResult] = []
     barrier = threading.Barrier(3)
 
     def replica() -> None:
         barrier.wait()
-        results.append(digest.post_scheduled(rig.db, rig.services.defaults, TEAM_ID, FRIDAY))
+        results.append(digest_flows.post_scheduled(rig.db, rig.services.defaults, TEAM_ID, FRIDAY))
 
     threads = [threading.Thread(target=replica) for _ in range(3)]
     for thread in threads:
@@ -109,9 +111,9 @@ def test_ticks_on_two_replicas_at_once_post_one_digest(rig: Rig) -> None:
     rig.settle()
 
     assert sorted(r.outcome for r in results) == [
-        digest.Outcome.ALREADY,
-        digest.Outcome.ALREADY,
-        digest.Outcome.POSTED,
+        digest_models.Outcome.ALREADY,
+        digest_models.Outcome.ALREADY,
+        digest_models.Outcome.POSTED,
     ]
     assert len(rig.fake.posts("C0DIGEST")) == 1 and len(rig.fake.files) == 1
     assert [r.period_start for r in digests(rig)] == [date(2026, 2, 20), date(2026, 2, 27)]
@@ -129,14 +131,14 @@ def checkpoints(rig: Rig) -> dict[datetime, list[int]]:
 def test_the_clock_stores_the_charts_checkpoint_once_as_each_week_passes(rig: Rig) -> None:
     setup_workspace(rig)
     report = rig.tick(FRIDAY - timedelta(minutes=1))
-    assert report.counts["chart"] == {"taken": digest.CHART_WEEKS}  # the last eight weeks, at once
+    assert report.counts["chart"] == {"taken": digest_models.CHART_WEEKS}  # the last eight weeks, at once
     assert FRIDAY not in checkpoints(rig)
     assert rig.tick(FRIDAY - timedelta(seconds=1)).counts["chart"] == {"taken": 0}
 
     report = rig.tick(FRIDAY)
     assert report.counts["chart"] == {"taken": 1} and report.counts["digest"] == {"posted": 1}
     stored = checkpoints(rig)
-    assert len(stored) == digest.CHART_WEEKS + 1 and max(stored) == FRIDAY
+    assert len(stored) == digest_models.CHART_WEEKS + 1 and max(stored) == FRIDAY
     # at the slot: REQ-2 blocked; REQ-3 and -10 at risk; REQ-4, -5, -11, -12 on track
     assert stored[FRIDAY] == [4, 2, 1]
     assert rig.tick(FRIDAY + timedelta(hours=1)).counts["chart"] == {"taken": 0}
@@ -152,14 +154,14 @@ def test_replicas_taking_checkpoints_at_once_store_each_one_once(rig: Rig) -> No
 
     def replica() -> None:
         barrier.wait()
-        taken.append(digest.take_checkpoints(rig.db, TEAM_ID, rig.services.defaults, FRIDAY))
+        taken.append(digest_checkpoints.take_checkpoints(rig.db, TEAM_ID, rig.services.defaults, FRIDAY))
 
     threads = [threading.Thread(target=replica) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sum(taken) == digest.CHART_WEEKS and len(checkpoints(rig)) == digest.CHART_WEEKS
+    assert sum(taken) == digest_models.CHART_WEEKS and len(checkpoints(rig)) == digest_models.CHART_WEEKS
 
 
 def test_after_downtime_only_the_latest_period_is_posted(rig: Rig) -> None:

@@ -11,9 +11,16 @@ from hypothesis import strategies as st
 
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import Conflict, InvalidFields, NotAllowed, NotFound
-from bot.okrs import files as okr_files
-from bot.okrs import service as okrs
-from bot.okrs.service import ChangeKind, OkrCommandKind, SourceRow
+from bot.okrs import models as okr_models
+from bot.okrs.models import ChangeKind, OkrCommandKind, SourceRow
+from bot.okrs.service import command as okr_command
+from bot.okrs.service import edits as okr_edits
+from bot.okrs.service import files as okr_files
+from bot.okrs.service import links as okr_links
+from bot.okrs.service import periods as okr_periods
+from bot.okrs.service import plan as okr_plan
+from bot.okrs.service import reading as okr_reading
+from bot.okrs.service import rows as okr_rows
 from storage.db import Database
 from storage.models import Event, Okr
 from tests import factories as f
@@ -39,7 +46,7 @@ TEAM = f.TEAM
     ],
 )
 def test_periods(text: str, start: date, end: date) -> None:
-    period = okrs.parse_period(text)
+    period = okr_periods.parse_period(text)
     assert (period.start, period.end, period.text) == (start, end, text.upper())
     assert not period.is_over(end) and period.is_over(end + timedelta(days=1))
 
@@ -47,16 +54,16 @@ def test_periods(text: str, start: date, end: date) -> None:
 @given(st.text(max_size=20))
 def test_any_period_text_parses_or_says_what_is_accepted(text: str) -> None:
     try:
-        period = okrs.parse_period(text)
+        period = okr_periods.parse_period(text)
     except ValueError as exc:
         assert "should look like 2026-Q1" in str(exc) or "not a year" in str(exc)
     else:
-        assert period.start <= period.end and okrs.parse_period(period.text) == period
+        assert period.start <= period.end and okr_periods.parse_period(period.text) == period
 
 
 @given(st.dates(min_value=date(1900, 1, 1)))
 def test_a_day_is_inside_its_quarter(day: date) -> None:
-    period = okrs.parse_period(okrs.quarter_of(day))
+    period = okr_periods.parse_period(okr_periods.quarter_of(day))
     assert period.start <= day <= period.end
 
 
@@ -70,17 +77,17 @@ def test_links_compare_whatever_the_case_of_scheme_and_host_and_trailing_slashes
     scheme: str, host: str, path: str, slash: str
 ) -> None:
     url = f"{scheme}://{host}/o/{path}{slash}"
-    normalised = okrs.normalise_url(url)
-    assert normalised == okrs.normalise_url(f"https://okr.example.com/o/{path}")
-    assert okrs.normalise_url(normalised) == normalised
-    assert okrs.url_allowed(WS, url)
+    normalised = okr_links.normalise_url(url)
+    assert normalised == okr_links.normalise_url(f"https://okr.example.com/o/{path}")
+    assert okr_links.normalise_url(normalised) == normalised
+    assert okr_links.url_allowed(WS, url)
 
 
 @given(hostile_text())
 def test_hostile_links_are_never_allowed_off_the_tool(text: str) -> None:
     url = "https://evil.example/" + text
-    assert not okrs.url_allowed(WS, url)
-    assert not okrs.url_allowed(WS, "https://okr.example.com.evil.example/" + text)
+    assert not okr_links.url_allowed(WS, url)
+    assert not okr_links.url_allowed(WS, "https://okr.example.com.evil.example/" + text)
 
 
 # -- rows -----------------------------------------------------------------------------------------
@@ -95,7 +102,7 @@ def test_a_plan_refuses_kind_changes_nested_key_results_and_shared_links(db: Dat
         o1 = f.okr(s, "O1", now=START, url="https://okr.example.com/o/1")
         f.okr(s, "O1-KR1", now=START, parent=o1)
         f.okr(s, "O2", now=START)
-        planned = okrs.plan(
+        planned = okr_plan.plan(
             s,
             TEAM,
             rows(
@@ -122,11 +129,11 @@ def test_a_plan_refuses_kind_changes_nested_key_results_and_shared_links(db: Dat
     ]
 
 
-@given(st.dictionaries(st.sampled_from(okrs.COLUMNS), hostile_text(max_size=60), max_size=13))
+@given(st.dictionaries(st.sampled_from(okr_models.COLUMNS), hostile_text(max_size=60), max_size=13))
 def test_any_row_is_either_planned_or_refused_with_reasons(values: dict[str, str]) -> None:
-    fields, errors = okrs._parse_fields(values)
+    fields, errors = okr_rows._parse_fields(values)
     assert all(isinstance(m, str) and m for m in errors.values())
-    assert set(errors) <= set(okrs.COLUMNS)
+    assert set(errors) <= set(okr_models.COLUMNS)
     if not errors:
         assert fields.key and fields.title
 
@@ -154,7 +161,9 @@ def test_any_text_reads_as_yaml_rows_or_line_numbered_errors(text: str) -> None:
 
 def add(db: Database, actor: str, **values: str) -> Okr:
     with db.session() as s:
-        return okrs.add(s, team_id=TEAM, actor_id=actor, settings=WS, now=START, values=values, today=TODAY)
+        return okr_edits.add(
+            s, team_id=TEAM, actor_id=actor, settings=WS, now=START, values=values, today=TODAY
+        )
 
 
 def test_an_admin_adds_an_objective_and_its_owner_adds_key_results(db: Database) -> None:
@@ -193,9 +202,11 @@ def test_add_reports_every_field_by_column(db: Database) -> None:
 # -- archiving ------------------------------------------------------------------------------------
 
 
-def archive(db: Database, key: str, actor: str = "U0ADMIN", today: date = TODAY) -> okrs.Archived:
+def archive(db: Database, key: str, actor: str = "U0ADMIN", today: date = TODAY) -> okr_models.Archived:
     with db.session() as s:
-        return okrs.archive(s, team_id=TEAM, key=key, actor_id=actor, settings=WS, now=START, today=today)
+        return okr_edits.archive(
+            s, team_id=TEAM, key=key, actor_id=actor, settings=WS, now=START, today=today
+        )
 
 
 def test_archiving_waits_for_the_period_to_end_and_takes_the_key_results(db: Database) -> None:
@@ -215,7 +226,7 @@ def test_archiving_waits_for_the_period_to_end_and_takes_the_key_results(db: Dat
     with pytest.raises(NotFound):
         archive(db, "O404")
     with db.session() as s:
-        assert okrs.choices(s, TEAM) == [] and okrs.search(s, TEAM) == []
+        assert okr_reading.choices(s, TEAM) == [] and okr_reading.search(s, TEAM) == []
         assert s.scalar(sa.select(sa.func.count()).select_from(Okr).where(Okr.archived_at.is_not(None))) == 3
 
 
@@ -235,46 +246,49 @@ def test_choices_and_search_leave_out_archived_okrs_and_their_key_results(db: Da
         f.okr(s, "O1-KR1", now=START, parent=o1, title="Deals")
         old = f.okr(s, "O9", now=START, title="Old revenue goal", archived_at=START)
         f.okr(s, "O9-KR1", now=START, parent=old, title="Old deals")
-        assert [c.text for c in okrs.choices(s, TEAM, "revenue")] == ["O1 · Grow revenue", "O1-KR1 · Deals"]
-        assert [c.text for c in okrs.choices(s, TEAM, "100%_")] == []  # LIKE wildcards are literal
-        groups = okrs.search(s, TEAM, "deals")
+        assert [c.text for c in okr_reading.choices(s, TEAM, "revenue")] == [
+            "O1 · Grow revenue",
+            "O1-KR1 · Deals",
+        ]
+        assert [c.text for c in okr_reading.choices(s, TEAM, "100%_")] == []  # LIKE wildcards are literal
+        groups = okr_reading.search(s, TEAM, "deals")
         assert [(g.objective.key, [k.key for k in g.key_results]) for g in groups] == [("O1", ["O1-KR1"])]
 
 
 def test_progress_runs_from_start_to_target_either_way() -> None:
     down = Okr(metric_start=4.0, metric_target=3.0, metric_current=3.6)
     up = Okr(metric_start=0.0, metric_target=20.0, metric_current=6.0)
-    assert okrs.progress(down) == pytest.approx(0.4) and okrs.progress(up) == pytest.approx(0.3)
-    assert okrs.progress(Okr(metric_target=3.0)) is None
+    assert okr_models.progress(down) == pytest.approx(0.4) and okr_models.progress(up) == pytest.approx(0.3)
+    assert okr_models.progress(Okr(metric_target=3.0)) is None
 
 
 @given(st.text(max_size=60))
 def test_okr_commands_never_fail_and_unknown_words_are_a_search(text: str) -> None:
-    command = okrs.parse_command(text)
+    command = okr_command.parse_command(text)
     first = text.split()[0].lower() if text.split() else ""
     if first not in ("help", "?", "-h", "--help", "add", "archive"):
-        assert command == okrs.OkrCommand(OkrCommandKind.LIST, " ".join(text.split()))
+        assert command == okr_models.OkrCommand(OkrCommandKind.LIST, " ".join(text.split()))
 
 
 def test_okr_subcommands() -> None:
-    assert okrs.parse_command("") == okrs.OkrCommand(OkrCommandKind.LIST)
-    assert okrs.parse_command(" HELP ").kind is OkrCommandKind.HELP
-    assert okrs.parse_command("add O1-KR4") == okrs.OkrCommand(OkrCommandKind.ADD, "O1-KR4")
-    assert okrs.parse_command("archive O1") == okrs.OkrCommand(OkrCommandKind.ARCHIVE, "O1")
-    assert okrs.parse_command("digest") == okrs.OkrCommand(OkrCommandKind.LIST, "digest")
+    assert okr_command.parse_command("") == okr_models.OkrCommand(OkrCommandKind.LIST)
+    assert okr_command.parse_command(" HELP ").kind is OkrCommandKind.HELP
+    assert okr_command.parse_command("add O1-KR4") == okr_models.OkrCommand(OkrCommandKind.ADD, "O1-KR4")
+    assert okr_command.parse_command("archive O1") == okr_models.OkrCommand(OkrCommandKind.ARCHIVE, "O1")
+    assert okr_command.parse_command("digest") == okr_models.OkrCommand(OkrCommandKind.LIST, "digest")
 
 
 def test_planning_an_unchanged_file_changes_nothing(db: Database) -> None:
     with db.session() as s:
-        planned = okrs.plan(
+        planned = okr_plan.plan(
             s,
             TEAM,
             rows({"key": "O1", "title": "x", "owner": "U0CAROL", "period": "2026"}),
             {"U0CAROL": "U0CAROL"},
             TODAY,
         )
-        okrs.apply(s, planned, START)
-        again = okrs.plan(
+        okr_plan.apply(s, planned, START)
+        again = okr_plan.plan(
             s,
             TEAM,
             rows({"key": "O1", "title": "x", "owner": "U0CAROL", "period": "2026"}),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from bot.app.server import EVENTS_PATH
 from bot.core import workspaces
-from bot.digest import service as digest
+from bot.digest.service import build as digest_build
 from bot.intake.models import TriageAction
 from storage.models import Health, Initiative, InitiativeState
 from tests import factories as f
@@ -109,8 +109,8 @@ def test_each_workspaces_digest_counts_only_its_own(rig: Rig) -> None:
     seed(rig)
     with rig.db.session() as s:
         settings = rig.services.workspace(s, OURS)
-        mine = digest.preview(s, OURS, settings, START + timedelta(days=4))
-        other = digest.preview(s, THEIRS, settings, START + timedelta(days=4))
+        mine = digest_build.preview(s, OURS, settings, START + timedelta(days=4))
+        other = digest_build.preview(s, THEIRS, settings, START + timedelta(days=4))
     mine_text, other_text = repr(mine), repr(other)
     assert "Ours" in mine_text and "Theirs" not in mine_text
     assert "Theirs" in other_text and "Ours" not in other_text

@@ -12,16 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import sqlalchemy as sa
-
 from bot.checkins import jobs as checkin_passes
 from bot.core.services import Services
-from bot.core.workspaces import effective_settings
-from bot.digest import service as digest
+from bot.digest import jobs as digest_jobs
 from bot.escalation import service as escalation
 from bot.outbox.deliverer import Deliverer, DeliveryReport
 from bot.slack import redelivery
-from storage.models import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -33,45 +29,6 @@ def housekeeping(services: Services, now: datetime) -> dict[str, int]:
         return {"forgotten_requests": redelivery.forget_old(session, now)}
 
 
-def chart_checkpoints(services: Services, now: datetime) -> dict[str, int]:
-    """Each workspace's digest chart gets its checkpoint as a weekly grid instant passes."""
-    with services.db.read() as session:
-        teams = {
-            w.team_id: effective_settings(w, services.defaults)
-            for w in session.scalars(sa.select(Workspace).order_by(Workspace.id))
-        }
-    taken, failed = 0, []
-    for team_id, settings in teams.items():
-        try:
-            taken += digest.take_checkpoints(services.db, team_id, settings, now)
-        except Exception:  # one workspace's failure must not keep the others' back
-            log.exception("chart checkpoints for %s failed at %s", team_id, now.isoformat())
-            failed.append(team_id)
-    if failed:
-        raise RuntimeError(f"chart checkpoints failed for {', '.join(failed)} (took {taken})")
-    return {"taken": taken}
-
-
-def post_digests(services: Services, now: datetime) -> dict[str, int]:
-    """Each workspace with a digest channel gets the digest of its latest period, once."""
-    with services.db.session() as session:
-        teams = digest.workspaces(session)
-    posted, failed = 0, []
-    for team_id in teams:
-        try:
-            result = digest.post_scheduled(
-                services.db, services.defaults, team_id, now, template_dir=services.settings.template_dir
-            )
-        except Exception:  # one workspace's failure must not keep the others' digests back
-            log.exception("digest for %s failed at %s", team_id, now.isoformat())
-            failed.append(team_id)
-            continue
-        posted += result.outcome is digest.Outcome.POSTED
-    if failed:
-        raise RuntimeError(f"the digest failed for {', '.join(failed)} (posted {posted})")
-    return {"posted": posted}
-
-
 def steps() -> list[tuple[str, Step]]:
     """The passes of a tick, in order. Each runs in its own transactions; one failing does not
     stop the others."""
@@ -81,8 +38,8 @@ def steps() -> list[tuple[str, Step]]:
         ("checkins", checkin_passes.nudges),
         ("reminders", checkin_passes.reminders),
         ("escalations", escalation.run),
-        ("chart", chart_checkpoints),  # before the digest: its chart reads the checkpoint of its slot
-        ("digest", post_digests),
+        ("chart", digest_jobs.chart_checkpoints),  # before the digest: its chart reads its slot's checkpoint
+        ("digest", digest_jobs.post_digests),
     ]
 
 

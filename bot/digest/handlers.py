@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk.models.blocks import Block
 
 from bot.core.services import Services
-from bot.digest import service as digest
-from bot.digest import views as digest_views
+from bot.digest import flows
+from bot.digest.service.build import preview
 
 
 def asks_for_digest(body: dict[str, Any]) -> bool:
@@ -17,25 +18,30 @@ def asks_for_digest(body: dict[str, Any]) -> bool:
     return bool(words) and words[0].lower() == "digest"
 
 
+def preview_digest(services: Services, command: dict[str, Any]) -> tuple[str, list[Block]]:
+    """The preview `/okr digest` answers with, for the command's workspace: (text, blocks)."""
+    team_id = command["team_id"]
+    now = services.clock.now()
+    with services.db.read() as session:
+        settings = services.workspace(session, team_id)
+        data = preview(session, team_id, settings, now)
+    rendered = flows.render_preview(data, settings, now, services.settings.template_dir)
+    return rendered.text, rendered.blocks
+
+
 def register(app: App, services: Services) -> None:
     def acknowledge(ack: Ack) -> None:
         ack(response_type="ephemeral", text=":hourglass_flowing_sand: Building the digest preview…")
 
-    def preview_digest(command: dict[str, Any], respond: Respond) -> None:
+    def preview_digest_later(command: dict[str, Any], respond: Respond) -> None:
         """Lazy: runs after Slack has its answer, since a large organisation's digest can take
         longer than the 3 seconds Slack waits."""
-        team_id = command["team_id"]
-        now = services.clock.now()
-        with services.db.read() as session:
-            settings = services.workspace(session, team_id)
-            data = digest.preview(session, team_id, settings, now)
-        note = digest_views.preview_note(settings, now)
-        rendered = digest_views.render(data, services.settings.template_dir, note=note)
+        text, blocks = preview_digest(services, command)
         respond(
             response_type="ephemeral",
             replace_original=False,
-            text=rendered.text,
-            blocks=[b.to_dict() for b in rendered.blocks],
+            text=text,
+            blocks=[b.to_dict() for b in blocks],
         )
 
-    app.command("/okr", matchers=[asks_for_digest])(ack=acknowledge, lazy=[preview_digest])
+    app.command("/okr", matchers=[asks_for_digest])(ack=acknowledge, lazy=[preview_digest_later])

@@ -39,7 +39,8 @@ from bot.intake.views import messages
 from bot.intake.views import queue as queue_views
 from bot.intake.views import request as request_views
 from bot.intake.views import triage as triage_views
-from bot.okrs import service as okrs
+from bot.okrs.service import links as okr_links
+from bot.okrs.service import reading as okr_reading
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def register(app: App, services: Services) -> None:
         view = request_views.intake_modal(
             meta=IntakeMeta.new(channel, ts),
             teams=sorted(settings.teams),
-            okr_hosts=okrs.allowed_hosts(settings),
+            okr_hosts=okr_links.allowed_hosts(settings),
             title=title,
             description=description,
         )
@@ -168,7 +169,7 @@ def register(app: App, services: Services) -> None:
     @app.options(IntakeAction.OKR.value)
     def suggest_okrs(ack: Ack, body: dict[str, Any]) -> None:
         with services.db.read() as session:
-            found = okrs.choices(session, body["team"]["id"], str(body.get("value") or ""))
+            found = okr_reading.choices(session, body["team"]["id"], str(body.get("value") or ""))
         ack(options=request_views.options([(c.value, c.text) for c in found]))
 
     @app.options(IntakeAction.DEPENDS_ON.value)

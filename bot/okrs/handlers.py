@@ -10,13 +10,17 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 from bot.blockkit import state as view_state
 from bot.core.errors import InvalidFields
 from bot.core.services import Services
-from bot.okrs import service as okrs
 from bot.okrs import views as okr_views
-from bot.okrs.service import OkrCommandKind
+from bot.okrs.models import OkrCommandKind
+from bot.okrs.service import edits, reading
+from bot.okrs.service.command import parse_command
+from bot.okrs.service.periods import quarter_of
 from bot.okrs.views import OkrBlock, OkrCallback
 
 _TEXT_BLOCKS = (
@@ -41,41 +45,48 @@ def read_add_form(view: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+def answer_okr(services: Services, command: dict[str, Any]) -> tuple[str, list[Block]] | View:
+    """The answer to `/okr <text>`: the (text, blocks) to acknowledge with, ephemeral, or for
+    `/okr add` the modal to open (acknowledge with nothing first, then open it). Raises NotAllowed
+    (add, archive), NotFound, Conflict or InvalidFields (archive) for the error handler."""
+    team_id, user_id = command["team_id"], command["user_id"]
+    query = parse_command(command.get("text") or "")
+    now = services.clock.now()
+    if query.kind is OkrCommandKind.HELP:
+        return okr_views.usage()
+    if query.kind is OkrCommandKind.ADD:
+        with services.db.read() as session:
+            settings = services.workspace(session, team_id)
+            edits.require_may_add(session, team_id, user_id, settings)
+        quarter = quarter_of(reading.today_in(settings, now))
+        return okr_views.add_modal(quarter=quarter, key=query.arg)
+    if query.kind is OkrCommandKind.ARCHIVE:
+        with services.db.session() as session:
+            settings = services.workspace(session, team_id)
+            result = edits.archive(
+                session,
+                team_id=team_id,
+                key=query.arg,
+                actor_id=user_id,
+                settings=settings,
+                now=now,
+                today=reading.today_in(settings, now),
+            )
+        return okr_views.archived(result), []
+    with services.db.read() as session:
+        groups = reading.search(session, team_id, query.arg)
+    return okr_views.listing(groups, query.arg)
+
+
 def register(app: App, services: Services) -> None:
     @app.command("/okr")
-    def answer_okr(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
-        team_id, user_id = command["team_id"], command["user_id"]
-        query = okrs.parse_command(command.get("text") or "")
-        now = services.clock.now()
-        if query.kind is OkrCommandKind.HELP:
-            fallback, blocks = okr_views.usage()
-            ack(response_type="ephemeral", text=fallback, blocks=blocks)
-        elif query.kind is OkrCommandKind.ADD:
-            with services.db.read() as session:
-                settings = services.workspace(session, team_id)
-                okrs.require_may_add(session, team_id, user_id, settings)
+    def answer_okr_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        answer = answer_okr(services, command)
+        if isinstance(answer, View):
             ack()
-            quarter = okrs.quarter_of(okrs.today_in(settings, now))
-            client.views_open(
-                trigger_id=command["trigger_id"], view=okr_views.add_modal(quarter=quarter, key=query.arg)
-            )
-        elif query.kind is OkrCommandKind.ARCHIVE:
-            with services.db.session() as session:
-                settings = services.workspace(session, team_id)
-                result = okrs.archive(
-                    session,
-                    team_id=team_id,
-                    key=query.arg,
-                    actor_id=user_id,
-                    settings=settings,
-                    now=now,
-                    today=okrs.today_in(settings, now),
-                )
-            ack(response_type="ephemeral", text=okr_views.archived(result))
+            client.views_open(trigger_id=command["trigger_id"], view=answer)
         else:
-            with services.db.read() as session:
-                groups = okrs.search(session, team_id, query.arg)
-            fallback, blocks = okr_views.listing(groups, query.arg)
+            fallback, blocks = answer
             ack(response_type="ephemeral", text=fallback, blocks=blocks)
 
     @app.view(OkrCallback.ADD.value)
@@ -85,14 +96,14 @@ def register(app: App, services: Services) -> None:
         try:
             with services.db.session() as session:
                 settings = services.workspace(session, team_id)
-                okr = okrs.add(
+                okr = edits.add(
                     session,
                     team_id=team_id,
                     actor_id=user_id,
                     settings=settings,
                     now=now,
                     values=read_add_form(view),
-                    today=okrs.today_in(settings, now),
+                    today=reading.today_in(settings, now),
                 )
         except InvalidFields as exc:  # errors by file column -> by the input block showing it
             raise InvalidFields({okr_views.block_of(c): m for c, m in exc.errors.items()}) from None

@@ -19,7 +19,7 @@ from slack_sdk.models.views import View
 
 from bot.blockkit.blocks import MESSAGE_BLOCKS, context, header, plain, section
 from bot.core import mrkdwn
-from bot.okrs.service import Archived, OkrGroup, progress
+from bot.okrs.models import Archived, OkrGroup, progress
 from storage.models import Okr
 
 

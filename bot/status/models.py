@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.okrs import service as okrs
+from bot.okrs import models as okrs
 from storage.models import (
     Checkin,
     CheckinUpdate,

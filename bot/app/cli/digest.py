@@ -34,9 +34,9 @@ def digest_command(ctx: click.Context, preview: bool, now_text: str | None, team
 
 
 def _digest_teams(session: Any, team_id: str | None) -> list[str]:
-    from bot.digest import service as digest
+    from bot.digest.service import posting as digest_posting
 
-    teams = [team_id] if team_id else digest.workspaces(session)
+    teams = [team_id] if team_id else digest_posting.workspaces(session)
     if not teams:
         fail(
             "no workspace yet: Throughline creates one when someone first uses it in Slack "
@@ -50,8 +50,8 @@ def _preview_digest(settings: Settings, now: datetime, team_id: str | None) -> N
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from bot.core.workspaces import settings_for
-    from bot.digest import service as digest
-    from bot.digest import views as digest_views
+    from bot.digest.service import build as digest_build
+    from bot.digest.views import message as digest_views
     from storage.db import Database
 
     database = Database(settings.database_url)
@@ -61,7 +61,7 @@ def _preview_digest(settings: Settings, now: datetime, team_id: str | None) -> N
             previews = []
             for team in teams:
                 workspace = settings_for(session, team, settings.workspace_defaults())
-                previews.append((team, digest.preview(session, team, workspace, now)))
+                previews.append((team, digest_build.preview(session, team, workspace, now)))
     except (OperationalError, ProgrammingError) as exc:
         raise ConfigError(
             f"DATABASE_URL: cannot read the digest's data ({str(exc.orig).strip().splitlines()[0]}); "
@@ -79,7 +79,8 @@ def _preview_digest(settings: Settings, now: datetime, team_id: str | None) -> N
 
 def _post_digest(settings: Settings, clock: Any, team_id: str | None) -> None:
     from bot.app.runtime import Runtime
-    from bot.digest import service as digest
+    from bot.digest import flows as digest_flows
+    from bot.digest import models as digest_models
 
     runtime = Runtime(settings, clock=clock)
     try:
@@ -88,7 +89,7 @@ def _post_digest(settings: Settings, clock: Any, team_id: str | None) -> None:
         with runtime.db.session() as session:
             teams = _digest_teams(session, team_id)
         results = [
-            digest.post_scheduled(
+            digest_flows.post_scheduled(
                 runtime.db, runtime.services.defaults, team, now, template_dir=settings.template_dir
             )
             for team in teams
@@ -96,7 +97,7 @@ def _post_digest(settings: Settings, clock: Any, team_id: str | None) -> None:
         for result in results:
             click.echo(_describe_post(result))
         delivery = None
-        if any(r.outcome is digest.Outcome.POSTED for r in results):
+        if any(r.outcome is digest_models.Outcome.POSTED for r in results):
             if settings.slack_bot_token is None:
                 click.echo(
                     "throughline: SLACK_BOT_TOKEN is not set; the digest stays queued until it is.", err=True
@@ -109,23 +110,23 @@ def _post_digest(settings: Settings, clock: Any, team_id: str | None) -> None:
                 )
     finally:
         runtime.stop()
-    if any(r.outcome is digest.Outcome.NO_CHANNEL for r in results) or (delivery and delivery.parked):
+    if any(r.outcome is digest_models.Outcome.NO_CHANNEL for r in results) or (delivery and delivery.parked):
         sys.exit(1)
 
 
 def _describe_post(result: Any) -> str:
-    from bot.digest import service as digest
+    from bot.digest import models as digest_models
 
     period = result.period
     when = ""
     if period is not None:
         end = period.end.astimezone(period.tz)
         when = f" of the period to {end:%a} {end.day} {end:%b %Y %H:%M} ({period.zone_name})"
-    if result.outcome is digest.Outcome.POSTED:
+    if result.outcome is digest_models.Outcome.POSTED:
         chart = " with its chart" if result.chart else " (without a chart: it could not be drawn)"
         return f"{result.team_id}: digest{when} queued for {result.channel}{chart}"
-    if result.outcome is digest.Outcome.ALREADY:
+    if result.outcome is digest_models.Outcome.ALREADY:
         return f"{result.team_id}: the digest{when} was posted already; nothing to do"
-    if result.outcome is digest.Outcome.NO_CHANNEL:
+    if result.outcome is digest_models.Outcome.NO_CHANNEL:
         return f"{result.team_id}: no digest channel is set (THROUGHLINE_DIGEST_CHANNEL); nothing posted"
     return f"{result.team_id}: no digest is due yet{when}"

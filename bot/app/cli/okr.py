@@ -75,8 +75,11 @@ def okr_import(ctx: click.Context, file: Path, dry_run: bool, team: str | None) 
     from bot.app.runtime import Runtime
     from bot.core.clock import SystemClock
     from bot.core.workspaces import settings_for
-    from bot.okrs import files as okr_files
-    from bot.okrs import service as okrs
+    from bot.okrs import models as okrs_models
+    from bot.okrs.service import files as okr_files
+    from bot.okrs.service import plan as okrs_plan
+    from bot.okrs.service import reading as okrs_reading
+    from bot.okrs.service import rows as okrs_rows
 
     settings = settings_of(ctx)
     try:
@@ -92,25 +95,25 @@ def okr_import(ctx: click.Context, file: Path, dry_run: bool, team: str | None) 
     try:
         runtime.prepare_database()
         team_id = team or _bot_team(runtime.client)
-        owners = _slack_users(runtime.client, okrs.owners_to_resolve(rows))
+        owners = _slack_users(runtime.client, okrs_rows.owners_to_resolve(rows))
         now = SystemClock().now()
         with runtime.db.session() as session:
-            today = okrs.today_in(settings_for(session, team_id, settings.workspace_defaults()), now)
-            planned = okrs.plan(session, team_id, rows, owners, today)
+            today = okrs_reading.today_in(settings_for(session, team_id, settings.workspace_defaults()), now)
+            planned = okrs_plan.plan(session, team_id, rows, owners, today)
             if planned.ok and not dry_run:
-                okrs.apply(session, planned, now)
+                okrs_plan.apply(session, planned, now)
     finally:
         runtime.stop()
     if not planned.ok:
         for row_error in planned.errors:
             click.echo(str(row_error), err=True)
         fail(f"{file.name}: {len(planned.errors)} error(s); nothing was imported", code=1)
-    signs = {okrs.ChangeKind.CREATE: "+", okrs.ChangeKind.UPDATE: "~"}
+    signs = {okrs_models.ChangeKind.CREATE: "+", okrs_models.ChangeKind.UPDATE: "~"}
     for change in planned.changes:
         if change.kind in signs:
             detail = f" ({', '.join(change.changed)})" if change.changed else ""
             click.echo(f"  {signs[change.kind]} {change.key}{detail}")
-    created, updated, same = (planned.count(k) for k in okrs.ChangeKind)
+    created, updated, same = (planned.count(k) for k in okrs_models.ChangeKind)
     if dry_run:
         click.echo(
             f"{file.name}: would create {created}, update {updated}, leave {same} unchanged "
@@ -128,8 +131,8 @@ def okr_import(ctx: click.Context, file: Path, dry_run: bool, team: str | None) 
 def okr_export(ctx: click.Context, fmt: str, team: str | None) -> None:
     """Write every OKR (archived ones too) to standard output, in the form `okr import` reads."""
     from bot.core.services import make_client
-    from bot.okrs import files as okr_files
-    from bot.okrs import service as okrs
+    from bot.okrs.service import files as okr_files
+    from bot.okrs.service import reading as okrs_reading
     from storage.db import Database
 
     settings = settings_of(ctx)
@@ -139,7 +142,7 @@ def okr_export(ctx: click.Context, fmt: str, team: str | None) -> None:
     database = Database(settings.database_url)
     try:
         with database.session() as session:
-            rows = okrs.export_rows(session, team)
+            rows = okrs_reading.export_rows(session, team)
     finally:
         database.dispose()
     text = okr_files.write_csv(rows) if fmt == "csv" else okr_files.write_yaml(rows)

@@ -9,7 +9,7 @@ from bot.core import authz, mrkdwn
 from bot.core.authz import Action
 from bot.core.config import WorkspaceSettings
 from bot.intake.models import QUEUE_LIMIT, Queue, QueueItem
-from bot.okrs import service as okrs
+from bot.okrs import models as okrs_models
 from storage.aliases import PARENT_OKR
 from storage.models import OPEN_STATES, Initiative, InitiativeState, Okr
 
@@ -82,7 +82,7 @@ def queue(
 
 def initiative_choices(
     session: Session, team_id: str, query: str = "", limit: int = 100
-) -> list[okrs.Choice]:
+) -> list[okrs_models.Choice]:
     """Open initiatives (proposed or active) whose key or title contains every word of `query`,
     newest first, for the "depends on" select: value = the initiative's id."""
     statement = sa.select(Initiative.id, Initiative.key, Initiative.title).where(
@@ -97,5 +97,6 @@ def initiative_choices(
         )
     rows = session.execute(statement.order_by(Initiative.number.desc()).limit(max(0, min(limit, 100))))
     return [
-        okrs.Choice(str(r.id), mrkdwn.truncate(f"{r.key} · {r.title}", okrs.OPTION_TEXT_LIMIT)) for r in rows
+        okrs_models.Choice(str(r.id), mrkdwn.truncate(f"{r.key} · {r.title}", okrs_models.OPTION_TEXT_LIMIT))
+        for r in rows
     ]

@@ -28,7 +28,8 @@ from bot.intake.models import (
     RequestForm,
     Submitted,
 )
-from bot.okrs import service as okrs
+from bot.okrs.service import links as okrs_links
+from bot.okrs.service import reading as okrs_reading
 from storage.models import OPEN_STATES, Initiative, InitiativeState, Okr, Person
 
 
@@ -59,7 +60,7 @@ def submit(
     requester = session.scalar(
         sa.select(Person).where(Person.team_id == team_id, Person.user_id == requester_id)
     )
-    today = okrs.today_in(settings, now, requester)
+    today = okrs_reading.today_in(settings, now, requester)
     errors: dict[str, str] = {}
     title = one_line(form.title)
     if not title:
@@ -107,7 +108,9 @@ def submit(
                 state=InitiativeState.PROPOSED,
                 source_channel=form.source_channel,
                 source_ts=form.source_ts,
-                source_link=form.source_link if form.source_link and okrs.is_link(form.source_link) else None,
+                source_link=form.source_link
+                if form.source_link and okrs_links.is_link(form.source_link)
+                else None,
                 submission_key=form.submission_key or None,
                 created_at=now,
                 updated_at=now,
@@ -231,15 +234,15 @@ def _resolve_okr(
             picked = None
     url = (url or "").strip()
     if url:
-        if not okrs.is_link(url):
+        if not okrs_links.is_link(url):
             errors[IntakeBlock.OKR_URL] = "That isn't a link: paste the OKR's https:// address."
-        elif not okrs.url_allowed(settings, url):
-            hosts = ", ".join(okrs.allowed_hosts(settings)) or "none are configured"
+        elif not okrs_links.url_allowed(settings, url):
+            hosts = ", ".join(okrs_links.allowed_hosts(settings)) or "none are configured"
             errors[IntakeBlock.OKR_URL] = (
                 f"That link is not on an allowed OKR host ({hosts}). Pick the OKR from the list instead."
             )
         else:
-            linked = okrs.find_by_url(session, team_id, url)
+            linked = okrs_reading.find_by_url(session, team_id, url)
             if linked is None:
                 errors[IntakeBlock.OKR_URL] = (
                     "That link is not a known OKR. Pick it from the list above, or ask an admin to "
@@ -260,7 +263,7 @@ def _resolve_okr(
 
 def _archived(session: Session, okr: Okr) -> str | None:
     parent = session.get(Okr, okr.parent_id) if okr.parent_id else None
-    if okrs.selectable(okr, parent):
+    if okrs_reading.selectable(okr, parent):
         return None
     gone = okr if okr.archived_at is not None else parent
     assert gone is not None

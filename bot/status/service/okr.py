@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.okrs import service as okrs
+from bot.okrs.service import reading as okrs_reading
 from bot.status.models import OKR_INITIATIVES_LIMIT, HealthCounts, OkrNotFound, OkrOverview
 from bot.status.service.lists import (
     TOTAL,
@@ -45,7 +45,7 @@ def okr_overview(
     if okr.kind is OkrKind.OBJECTIVE:
         key_results = sorted(  # O1-KR2 before O1-KR10, as /okr and the digest list them
             session.scalars(sa.select(Okr).where(Okr.team_id == team_id, Okr.parent_id == okr.id)),
-            key=lambda kr: okrs.natural_key(kr.key),
+            key=lambda kr: okrs_reading.natural_key(kr.key),
         )
         scope = [okr.id, *(kr.id for kr in key_results)]
     else:

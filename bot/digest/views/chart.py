@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import io
 import warnings
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from bot.digest.service import DigestData
+from bot.digest.models import DigestData
 
 OBJECTIVES_SHOWN = 8
 KEY_RESULTS_SHOWN = 12

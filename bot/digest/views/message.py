@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefined, pass_context
@@ -26,24 +26,17 @@ from jinja2.sandbox import SandboxedEnvironment
 from slack_sdk.models.blocks import Block, ContextBlock
 
 from bot.blockkit.blocks import MESSAGE_BLOCKS, SECTION_LIMIT, divider, header, md, section
+from bot.blockkit.health import HEALTH_ICON
 from bot.core import mrkdwn
+from bot.core.config import WorkspaceSettings
 from bot.core.mrkdwn import Mrkdwn
-
-if TYPE_CHECKING:
-    from bot.core.config import WorkspaceSettings
-    from bot.digest.service import DigestData, ObjectiveDigest
+from bot.digest.models import PERIOD_NOUNS, DigestData, ObjectiveDigest
 
 log = logging.getLogger(__name__)
 
-PACKAGED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+PACKAGED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 OBJECTIVE_LIMIT = 15  # objectives shown in full; the rest get one line each in "more objectives"
 CONTEXT_LIMIT = 2000
-HEALTH_ICONS: dict[str | None, str] = {
-    "on_track": ":large_green_circle:",
-    "at_risk": ":large_yellow_circle:",
-    "blocked": ":red_circle:",
-    None: ":white_circle:",
-}
 PACE_ICONS: dict[str | None, str] = {
     "at target": ":white_check_mark:",
     "ahead": ":large_green_circle:",
@@ -161,13 +154,13 @@ def okr_command(key: str) -> Mrkdwn:
     return Mrkdwn(f"`/initiative okr {shown}`")
 
 
-def _icon(icons: dict[str | None, str], value: object) -> Mrkdwn:
+def _icon(icons: Mapping[Any, str], value: object) -> Mrkdwn:
     name = getattr(value, "value", value)
     return Mrkdwn(icons.get(name if isinstance(name, str) else None, icons[None]))
 
 
 def health_icon(health: object) -> Mrkdwn:
-    return _icon(HEALTH_ICONS, health)
+    return _icon(HEALTH_ICON, health)  # keyed by Health, a StrEnum: its names find it too
 
 
 def pace_icon(pace: object) -> Mrkdwn:
@@ -335,16 +328,15 @@ def as_text(blocks: Sequence[Block | dict[str, Any]], *, terminal: bool = False)
     return text
 
 
-def preview_note(settings: WorkspaceSettings, now: datetime) -> str:
-    """The line under a preview's header: what it is, and where and when the real one posts."""
-    from bot.digest.service import PERIOD_NOUNS, next_digest_at
-
+def preview_note(settings: WorkspaceSettings, posts_at: datetime) -> str:
+    """The line under a preview's header: what it is, and where and when (`posts_at`, the next
+    digest slot) the real one posts."""
     if not settings.digest_channel:
         return (
             ":eyes: A preview, only you can see it. No digest channel is set, so none is posted: "
             "an admin sets `THROUGHLINE_DIGEST_CHANNEL` (or the App Home settings)."
         )
-    at = next_digest_at(settings, now).astimezone(ZoneInfo(settings.timezone))
+    at = posts_at.astimezone(ZoneInfo(settings.timezone))
     return (
         f":eyes: A preview, only you can see it: this {PERIOD_NOUNS[settings.digest_cadence().kind]} so far. "
         f"The digest posts in {mrkdwn.channel(settings.digest_channel)} on {at:%a} {at.day} {at:%b %H:%M} "

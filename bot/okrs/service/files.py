@@ -1,6 +1,6 @@
-"""OKR files: CSV and YAML in, CSV and YAML out. Formats only; `bot.okrs` checks the contents.
+"""OKR files: CSV and YAML in, CSV and YAML out. Formats only; `service.plan` checks the contents.
 
-CSV: a header row naming columns (`okrs.COLUMNS`, any order; `key` and `title` required), one OKR
+CSV: a header row naming columns (`models.COLUMNS`, any order; `key` and `title` required), one OKR
 per row. YAML: a list of mappings with the same names; an objective may list its key results
 under `key_results:` (their `parent` is then that objective). Every problem is reported with the
 line it is on.
@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from bot.okrs.service import COLUMNS, REQUIRED_COLUMNS, SourceRow
+from bot.okrs.models import COLUMNS, REQUIRED_COLUMNS, SourceRow
 
 NESTED = "key_results"
 
@@ -181,7 +181,7 @@ def _cell(value: Any) -> str:
 
 
 def write_csv(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Rows of `okrs.export_rows` as CSV with a header (reads back with `read_csv`)."""
+    """Rows of `reading.export_rows` as CSV with a header (reads back with `read_csv`)."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -191,7 +191,7 @@ def write_csv(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def write_yaml(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Rows of `okrs.export_rows` as a YAML list (reads back with `read_yaml`); empty fields left out."""
+    """Rows of `reading.export_rows` as a YAML list (reads back with `read_yaml`); empty fields left out."""
     items = []
     for row in rows:
         item: dict[str, Any] = {}
