@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from bot.checkins import jobs as checkin_passes
 from bot.core.services import Services
 from bot.core.workspaces import effective_settings
+from bot.dependencies import jobs as dependency_passes
 from bot.digest import service as digest
-from bot.escalation import service as escalation
 from bot.outbox.delivery import Deliverer, DeliveryReport
 from bot.slack import redelivery
 from storage.models import Workspace
@@ -80,7 +80,7 @@ def steps() -> list[tuple[str, Step]]:
         ("directory", checkin_passes.directory),
         ("checkins", checkin_passes.nudges),
         ("reminders", checkin_passes.reminders),
-        ("escalations", escalation.run),
+        ("escalations", dependency_passes.escalations),
         ("chart", chart_checkpoints),  # before the digest: its chart reads the checkpoint of its slot
         ("digest", post_digests),
     ]

@@ -35,7 +35,7 @@ from bot.core.config import WorkspaceSettings
 from bot.core.errors import Conflict, Invalid
 from bot.core.text import clean, one_line
 from bot.core.workspaces import settings_for
-from bot.dependencies import service as dependencies
+from bot.dependencies import flows as dependencies
 from bot.initiatives.service import find_initiative, initiative_subject
 from storage.db import insert_ignore, skip_locked
 from storage.models import (
@@ -1148,7 +1148,7 @@ def reassign(
             now=now,
         )
     from bot.escalation import (
-        service as escalation,  # escalation reads check-ins: imported late to avoid a cycle
+        flows as escalation,  # escalation reads check-ins: imported late to avoid a cycle
     )
 
     # a stall on missed check-ins was the old owner's: what waits on this may be unstalled now

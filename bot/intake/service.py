@@ -33,7 +33,7 @@ from bot.core.config import WorkspaceSettings
 from bot.core.errors import Conflict, Invalid, InvalidFields, NotFound
 from bot.core.text import clean, one_line
 from bot.core.workspaces import allocate_request_number
-from bot.dependencies import service as dependencies
+from bot.dependencies import flows as dependencies
 from bot.initiatives.service import initiative_subject
 from bot.intake import views
 from bot.intake.views import (
