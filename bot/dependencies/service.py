@@ -34,6 +34,7 @@ from bot.initiatives.service import (
     find_initiative,
     initiative_subject,
     load_dependency,
+    record_on_both_sides,
     workspace_today,
 )
 from storage.aliases import PROVIDER, WAITER
@@ -223,35 +224,6 @@ def for_managing(
     )
 
 
-def record_both(
-    session: Session,
-    dependency: Dependency,
-    waiter: Initiative,
-    provider: Initiative | None,
-    *,
-    kind: str,
-    now: datetime,
-    actor_id: str | None,
-    **data: object,
-) -> int:
-    """One event per side, so both initiatives' histories show it; returns the first event's id."""
-    first = 0
-    for item in filter(None, (waiter, provider)):
-        event = history.record(
-            session,
-            team_id=dependency.team_id,
-            subject=f"dependency:{dependency.id}",
-            kind=kind,
-            at=now,
-            actor_id=actor_id,
-            initiative_id=item.id,
-            **data,
-        )
-        session.flush()
-        first = first or event.id
-    return first
-
-
 def renegotiate(
     session: Session,
     *,
@@ -288,11 +260,9 @@ def renegotiate(
     waiter, provider = dependency_sides(session, dependency)
     old = dependency.needed_by
     dependency.needed_by = needed_by
-    event_id = record_both(
+    event_id = record_on_both_sides(
         session,
         dependency,
-        waiter,
-        provider,
         kind="dependency.renegotiated",
         now=now,
         actor_id=actor_id,
@@ -332,8 +302,8 @@ def close(
     dependency.stalled_since = None
     dependency.stall_reason = None
     word = "met" if state == DependencyState.MET else "cancelled"
-    event_id = record_both(
-        session, dependency, waiter, provider, kind=f"dependency.{word}", now=now, actor_id=actor_id
+    event_id = record_on_both_sides(
+        session, dependency, kind=f"dependency.{word}", now=now, actor_id=actor_id
     )
     return Change(dependency, waiter, provider, event_id)
 

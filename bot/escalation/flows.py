@@ -41,11 +41,11 @@ from bot.escalation.service.episodes import (
     open_episode,
     open_escalation,
     posted,
-    record,
     recovery,
     waiting_on,
 )
 from bot.escalation.service.stalls import describe_stalls, stall_causes
+from bot.initiatives.service import record_on_both_sides
 from storage.models import Dependency, Escalation, Initiative
 
 
@@ -69,7 +69,7 @@ def apply(
         if dependency.stalled_since is None:
             dependency.stalled_since = now
             dependency.stall_reason = reason
-            record(
+            record_on_both_sides(
                 session,
                 dependency,
                 kind="dependency.stalled",
@@ -92,7 +92,7 @@ def apply(
     if dependency.stalled_since is not None:
         dependency.stalled_since = None
         dependency.stall_reason = None
-        record(session, dependency, kind="dependency.recovered", now=now, actor_id=actor_id)
+        record_on_both_sides(session, dependency, kind="dependency.recovered", now=now, actor_id=actor_id)
         done["recovered"] += 1
     if escalation is not None:
         resolve_episode(
@@ -141,7 +141,7 @@ def _snooze_ended(
     until = escalation.snoozed_until
     escalation.snoozed_until = None
     escalation.snooze_reason = None
-    event_id = record(
+    event_id = record_on_both_sides(
         session, dependency, kind="escalation.snooze_ended", now=now, actor_id=None, escalation=escalation.id
     )
     if posted(session, escalation):
@@ -170,7 +170,7 @@ def _reach(
     escalation.level = level
     escalation.level_at = now
     card = build_card(session, escalation, dependency, settings, now)
-    record(
+    record_on_both_sides(
         session,
         dependency,
         kind="escalation.opened" if level == 1 else f"escalation.level{level}",
@@ -264,7 +264,7 @@ def resolve_episode(
     escalation.resolved_at = now
     escalation.resolved_by = by
     escalation.resolution = resolution
-    event_id = record(
+    event_id = record_on_both_sides(
         session,
         dependency,
         kind="escalation.resolved",
@@ -370,7 +370,7 @@ def acknowledge(
     escalation, dependency = load_for_handling(session, team_id, escalation_id, actor_id, settings)
     escalation.acknowledged_by = actor_id
     escalation.acknowledged_at = now
-    event_id = record(
+    event_id = record_on_both_sides(
         session,
         dependency,
         kind="escalation.acknowledged",
@@ -417,7 +417,7 @@ def snooze(
     escalation, dependency = load_for_handling(session, team_id, escalation_id, actor_id, settings)
     escalation.snoozed_until, reason = check_snooze(settings, now, until, reason)
     escalation.snooze_reason = reason
-    event_id = record(
+    event_id = record_on_both_sides(
         session,
         dependency,
         kind="escalation.snoozed",

@@ -10,7 +10,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.core import authz, mrkdwn
+from bot.core import authz, history, mrkdwn
 from bot.core.calendar import zone
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import NotFound
@@ -118,6 +118,34 @@ def dependency_sides(session: Session, dependency: Dependency) -> tuple[Initiati
     assert waiter is not None
     provider = session.get(Initiative, dependency.provider_id) if dependency.provider_id else None
     return waiter, provider
+
+
+def record_on_both_sides(
+    session: Session,
+    dependency: Dependency,
+    *,
+    kind: str,
+    now: datetime,
+    actor_id: str | None,
+    **data: object,
+) -> int:
+    """One event on each side's history (the waiting and the providing initiative), so both
+    initiatives' histories show it; returns the first one's id (for update keys)."""
+    first = 0
+    for initiative_id in filter(None, (dependency.waiter_id, dependency.provider_id)):
+        event = history.record(
+            session,
+            team_id=dependency.team_id,
+            subject=f"dependency:{dependency.id}",
+            kind=kind,
+            at=now,
+            actor_id=actor_id,
+            initiative_id=initiative_id,
+            **data,
+        )
+        session.flush()
+        first = first or event.id
+    return first
 
 
 def waiter_person(waiter: Initiative) -> str:

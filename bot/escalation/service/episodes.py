@@ -1,6 +1,6 @@
-"""Escalation episodes: opening one (safe under concurrency), the level it is due at, recording each
-step on both initiatives' histories, finding the open one of a dependency, the checks before a
-person handles one, and reading the stalls of a workspace.
+"""Escalation episodes: opening one (safe under concurrency), the level it is due at, why one
+resolved by itself, finding the open one of a dependency, the batches the tick evaluates, the
+checks before a person handles one, and reading the stalls of a workspace.
 
 One `escalation` row per stall episode (a partial unique index allows one open row per
 dependency). Levels are counted in business days of the workspace calendar from `opened_at`.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.blockkit.health import HEALTH_WORDS
-from bot.core import authz, history, mrkdwn
+from bot.core import authz, mrkdwn
 from bot.core.authz import Action
 from bot.core.calendar import zone
 from bot.core.config import WorkspaceSettings
@@ -109,33 +109,6 @@ def recovery(dependency: Dependency, provider: Initiative | None, settings: Work
     if dependency.needed_by is not None:
         parts.append(f"needed by {mrkdwn.date_text(dependency.needed_by)}")
     return "no longer stalled" + (": " + "; ".join(parts) if parts else "")
-
-
-def record(
-    session: Session,
-    dependency: Dependency,
-    *,
-    kind: str,
-    now: datetime,
-    actor_id: str | None,
-    **data: object,
-) -> int:
-    """One event on each side's history; returns the first one's id (for update keys)."""
-    first = 0
-    for initiative_id in filter(None, (dependency.waiter_id, dependency.provider_id)):
-        event = history.record(
-            session,
-            team_id=dependency.team_id,
-            subject=f"dependency:{dependency.id}",
-            kind=kind,
-            at=now,
-            actor_id=actor_id,
-            initiative_id=initiative_id,
-            **data,
-        )
-        session.flush()
-        first = first or event.id
-    return first
 
 
 def posted(session: Session, escalation: Escalation) -> bool:
