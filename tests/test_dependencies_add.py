@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import Invalid, NotAllowed
-from bot.dependencies import service as dependencies
+from bot.dependencies import flows as dependencies
 from storage.db import Database
 from storage.models import Event, Outbox
 from tests import factories as f

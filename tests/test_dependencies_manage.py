@@ -12,8 +12,10 @@ import sqlalchemy as sa
 
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import Conflict, InvalidFields, NotAllowed, NotFound
-from bot.dependencies import service as dependencies
-from bot.escalation import service as escalation
+from bot.dependencies import flows as dependencies
+from bot.dependencies import service as dependency_service
+from bot.escalation import flows as escalation
+from bot.escalation.service import episodes
 from storage.db import Database
 from storage.models import Dependency, DependencyState, Escalation, Event, Outbox
 from tests import factories as f
@@ -52,7 +54,7 @@ MANAGE: dict[str, Call] = {
     ),
     "mark_met": lambda s, w, u: dependencies.mark_met(s, **_dep(w, u)),
     "cancel": lambda s, w, u: dependencies.cancel(s, **_dep(w, u)),
-    "open the renegotiate modal": lambda s, w, u: dependencies.for_managing(
+    "open the renegotiate modal": lambda s, w, u: dependency_service.for_managing(
         s, team_id=f.TEAM, dependency_id=w.dependency_id, actor_id=u, settings=WS
     ),
 }
@@ -60,7 +62,7 @@ HANDLE: dict[str, Call] = {
     "acknowledge": lambda s, w, u: escalation.acknowledge(s, **_esc(s, w, u)),
     "resolve": lambda s, w, u: escalation.resolve(s, **_esc(s, w, u), how="descoped"),
     "snooze": lambda s, w, u: escalation.snooze(s, **_esc(s, w, u), until=date(2026, 3, 13), reason="board"),
-    "open the resolve/snooze modal": lambda s, w, u: escalation.for_handling(s, **_esc(s, w, u)),
+    "open the resolve/snooze modal": lambda s, w, u: episodes.for_handling(s, **_esc(s, w, u)),
 }
 MAY_MANAGE = {"U0ALICE", "U0BOB", "U0CAROL", "U0DAN", "U0ERIN", "U0LEAD"}
 MAY_HANDLE = {"U0ALICE", "U0BOB", "U0CAROL", "U0DAN", "U0ERIN", "U0GOV"}
@@ -220,6 +222,6 @@ def test_snooze_and_resolve_validate_their_fields(db: Database) -> None:
 def test_open_escalations_for_the_digest(db: Database) -> None:
     world = stalled_world(db)
     with db.session() as s:
-        (open_one,) = escalation.open_escalations(s, f.TEAM)
+        (open_one,) = episodes.open_escalations(s, f.TEAM)
         assert open_one.dependency_id == world.dependency_id
-        assert escalation.open_escalations(s, "T0OTHER") == []
+        assert episodes.open_escalations(s, "T0OTHER") == []

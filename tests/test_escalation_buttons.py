@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from bot.escalation.views import MET_REPLY
+from bot.dependencies.views import MET_REPLY
 from storage.models import Dependency, DependencyState, Escalation, Event, Outbox
 from tests.conftest import Rig
 from tests.ladder import World, build, day, escalations, kinds, posted, posts_since, sent

@@ -327,10 +327,10 @@ def test_the_tick_pass_reads_a_constant_number_of_statements(rig: Rig) -> None:
             a = f.initiative(s, okr, now=START, last_checkin_at=START)
             b = f.initiative(s, okr, now=START, owner_id="U0BOB", last_checkin_at=START)
             f.dependency(s, a, b, now=START, needed_by=date(2026, 4, 1))
-    from bot.escalation import service as escalation
+    from bot.dependencies import jobs as dependency_passes
 
     with count_statements(rig.db.engine) as seen:
-        counts = escalation.run(rig.services, day(2))
+        counts = dependency_passes.escalations(rig.services, day(2))
     assert counts["evaluated"] == 30
     assert seen.count <= 6, seen.sql
     with rig.db.session() as s:
@@ -340,7 +340,7 @@ def test_the_tick_pass_reads_a_constant_number_of_statements(rig: Rig) -> None:
 
 def test_a_check_in_can_resolve_at_once_without_waiting_for_the_tick(rig: Rig) -> None:
     """What the check-in feature calls after an answer: `escalation.reevaluate_provider`."""
-    from bot.escalation import service as escalation
+    from bot.escalation import flows as escalation
 
     world = build(rig.db, "blocked")
     for n in (2, 4, 9):

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.escalation import views
-from bot.escalation.service import AffectedLine, CheckinLine, EscalationCard, Side, StallLine
+from bot.escalation.models import AffectedLine, CheckinLine, EscalationCard, Side, StallLine
 from storage.models import Health, InitiativeState
 from tests.slackfake import MESSAGE_BLOCK_LIMIT, broadcasts, validate_blocks, validate_view
 

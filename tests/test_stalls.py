@@ -10,7 +10,9 @@ import pytest
 
 from bot.core.config import WorkspaceSettings
 from bot.dependencies import service as dependencies
-from bot.dependencies.service import StallCause, stall_causes
+from bot.escalation.models import StallCause
+from bot.escalation.service import stalls as stall_rules
+from bot.escalation.service.stalls import stall_causes
 from storage.db import Database
 from storage.models import Dependency, DependencyState, Health, Initiative, InitiativeState
 from tests import factories as f
@@ -134,7 +136,7 @@ def test_several_causes_make_one_reason() -> None:
     item = provider(health=Health.BLOCKED, health_since=START - timedelta(days=10), consecutive_misses=3)
     stalls = stall_causes(dependency(needed_by=date(2026, 2, 27)), item, WS, START)
     assert [s.cause for s in stalls] == [StallCause.BLOCKED, StallCause.MISSED, StallCause.OVERDUE]
-    assert dependencies.describe_stalls(stalls) == (
+    assert stall_rules.describe_stalls(stalls) == (
         "REQ-2 has been blocked since Fri 20 Feb 2026; REQ-2's owner missed 3 check-ins in a row; "
         "it was needed by Fri 27 Feb 2026 and is not met"
     )
@@ -154,11 +156,11 @@ def test_downstream_walks_the_chain_nearest_first_in_one_query_per_link(db: Data
         f.dependency(s, e, d, now=START)
         f.dependency(s, x, c, now=START, state=DependencyState.MET)  # met: not held up
         with count_statements(db.engine) as seen:
-            found = dependencies.downstream(s, f.TEAM, [c.id])
+            found = stall_rules.downstream(s, f.TEAM, [c.id])
         assert found == [b.id, a.id, d.id, e.id]
         assert seen.count == 4  # B; A, D; E; nothing more
-        assert dependencies.downstream(s, f.TEAM, [e.id]) == []
-        assert dependencies.downstream(s, "T0OTHER", [c.id]) == []
+        assert stall_rules.downstream(s, f.TEAM, [e.id]) == []
+        assert stall_rules.downstream(s, "T0OTHER", [c.id]) == []
 
 
 def test_downstream_is_bounded(db: Database) -> None:
@@ -167,8 +169,8 @@ def test_downstream_is_bounded(db: Database) -> None:
         chain = [f.initiative(s, okr, now=START) for _ in range(8)]
         for provider_row, waiter in itertools.pairwise(chain):
             f.dependency(s, waiter, provider_row, now=START)
-        assert len(dependencies.downstream(s, f.TEAM, [chain[0].id])) == 7
-        assert len(dependencies.downstream(s, f.TEAM, [chain[0].id], max_depth=3)) == 3
+        assert len(stall_rules.downstream(s, f.TEAM, [chain[0].id])) == 7
+        assert len(stall_rules.downstream(s, f.TEAM, [chain[0].id], max_depth=3)) == 3
 
 
 # -- both ways ------------------------------------------------------------------------------------

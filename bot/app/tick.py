@@ -14,8 +14,8 @@ from datetime import datetime
 
 from bot.checkins import jobs as checkin_passes
 from bot.core.services import Services
+from bot.dependencies import jobs as dependency_passes
 from bot.digest import jobs as digest_jobs
-from bot.escalation import service as escalation
 from bot.outbox.deliverer import Deliverer, DeliveryReport
 from bot.slack import redelivery
 
@@ -37,7 +37,7 @@ def steps() -> list[tuple[str, Step]]:
         ("directory", checkin_passes.directory),
         ("checkins", checkin_passes.nudges),
         ("reminders", checkin_passes.reminders),
-        ("escalations", escalation.run),
+        ("escalations", dependency_passes.escalations),
         ("chart", digest_jobs.chart_checkpoints),  # before the digest: its chart reads its slot's checkpoint
         ("digest", digest_jobs.post_digests),
     ]

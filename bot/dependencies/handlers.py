@@ -1,67 +1,20 @@
 """Adding a dependency from anywhere: the "Add a dependency" button, its modal, and the modal's
-search of open initiatives."""
+search of open initiatives; and the dependency's own buttons on the escalation ladder's DMs
+(Renegotiate date with its modal, Mark met)."""
 
 from __future__ import annotations
 
-import json
-from datetime import date
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.core.errors import NotFound
+from bot.blockkit.payload import button_value, id_in, input_date, input_value, metadata, open_modal, reply
 from bot.core.services import Services
-from bot.dependencies import service as dependencies
-from bot.dependencies import views
+from bot.dependencies import flows, service, views
 from bot.dependencies.views import DependencyAction, DependencyBlock, DependencyCallback
-
-
-def button_value(body: dict[str, Any]) -> dict[str, Any]:
-    """The JSON value of the button that was pressed."""
-    try:
-        value = json.loads(body["actions"][0].get("value") or "{}")
-    except (KeyError, IndexError, ValueError):
-        value = None
-    if not isinstance(value, dict):
-        raise NotFound("That button is out of date; open the message again.")
-    return value
-
-
-def metadata(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        value = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise NotFound("That form is out of date; open it again.")
-    return value
-
-
-def input_value(view: dict[str, Any], block_id: str, action_id: str = "value") -> Any:
-    """The value of one input in a submitted modal: text, option value, date, user or None."""
-    element = ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(action_id) or {}
-    if "selected_option" in element:
-        option = element["selected_option"]
-        return option.get("value") if option else None
-    for key in ("selected_date", "selected_user", "value"):
-        if key in element:
-            return element[key]
-    return None
-
-
-def input_date(view: dict[str, Any], block_id: str) -> date | None:
-    text = input_value(view, block_id)
-    return date.fromisoformat(text) if text else None
-
-
-def open_modal(client: WebClient, body: dict[str, Any], view: Any) -> None:
-    """Open `view` where the user is: pushed onto a modal they are in, else opened."""
-    container = body.get("container") or {}
-    if container.get("type") == "view" and (body.get("view") or {}).get("type") == "modal":
-        client.views_push(trigger_id=body["trigger_id"], view=view)
-    else:
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+from bot.escalation.views import EscalationAction, EscalationBlock, EscalationCallback
+from bot.initiatives.service import search_initiatives
 
 
 def register(app: App, services: Services) -> None:
@@ -72,18 +25,21 @@ def register(app: App, services: Services) -> None:
         key = str(button_value(body).get("initiative") or "")
         with services.db.read() as session:
             settings = services.workspace(session, team_id)
-            context = dependencies.prepare_add(
+            context = service.prepare_add(
                 session, team_id=team_id, waiter_key=key, actor_id=user_id, settings=settings
             )
         open_modal(client, body, views.add_modal(context))
 
     @app.options(DependencyAction.PROVIDER_PICK.value)
-    def search_initiatives(ack: Ack, body: dict[str, Any]) -> None:
+    def search_providers(ack: Ack, body: dict[str, Any]) -> None:
         team_id = body["team"]["id"]
         waiter = metadata(body.get("view") or {}).get("initiative")
         with services.db.read() as session:
-            found = dependencies.search_providers(
-                session, team_id, body.get("value") or "", exclude_key=waiter
+            found = search_initiatives(
+                session,
+                team_id,
+                str(body.get("value") or ""),
+                exclude_key=waiter if isinstance(waiter, str) else None,
             )
         ack(options=views.provider_options(found))
 
@@ -92,7 +48,7 @@ def register(app: App, services: Services) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         with services.db.session() as session:
             settings = services.workspace(session, team_id)
-            dependencies.add_from_form(
+            flows.add_from_form(
                 session,
                 team_id=team_id,
                 waiter_key=str(metadata(view).get("initiative") or ""),
@@ -106,3 +62,53 @@ def register(app: App, services: Services) -> None:
                 needed_by=input_date(view, DependencyBlock.NEEDED_BY),
             )
         ack()
+
+    # -- the dependency's own buttons (level-1 and level-2 DMs) -------------------------------------
+
+    @app.action(EscalationAction.RENEGOTIATE.value)
+    def open_renegotiate(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        with services.db.read() as session:
+            settings = services.workspace(session, team_id)
+            context = service.for_managing(
+                session,
+                team_id=team_id,
+                dependency_id=id_in(button_value(body), "dependency"),
+                actor_id=user_id,
+                settings=settings,
+            )
+        open_modal(client, body, views.renegotiate_modal(context))
+
+    @app.view(EscalationCallback.RENEGOTIATE.value)
+    def submit_renegotiate(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        with services.db.session() as session:
+            settings = services.workspace(session, team_id)
+            flows.renegotiate(
+                session,
+                team_id=team_id,
+                dependency_id=id_in(metadata(view), "dependency"),
+                actor_id=user_id,
+                settings=settings,
+                now=services.clock.now(),
+                needed_by=input_date(view, EscalationBlock.NEEDED_BY),
+                reason=input_value(view, EscalationBlock.REASON) or "",
+            )
+        ack()
+
+    @app.action(EscalationAction.MARK_MET.value)
+    def mark_met(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        with services.db.session() as session:
+            settings = services.workspace(session, team_id)
+            flows.mark_met(
+                session,
+                team_id=team_id,
+                dependency_id=id_in(button_value(body), "dependency"),
+                actor_id=user_id,
+                settings=settings,
+                now=services.clock.now(),
+            )
+        reply(body, respond, client, views.MET_REPLY)

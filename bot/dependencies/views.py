@@ -1,4 +1,6 @@
-"""The add-dependency modal, its initiative search, and the "Add a dependency" button."""
+"""The add-dependency modal, its initiative search, and the "Add a dependency" button; the
+renegotiate modal and the Mark met reply (their buttons are on the escalation ladder's DMs); and
+what both sides are told when a dependency is added, renegotiated, met or cancelled."""
 
 from __future__ import annotations
 
@@ -20,7 +22,11 @@ from slack_sdk.models.views import View
 
 from bot.blockkit.blocks import plain, section
 from bot.core import mrkdwn
-from bot.dependencies.service import AddContext, ProviderOption
+from bot.core.mrkdwn import truncate
+from bot.dependencies.models import AddContext, Change, ManageContext
+from bot.escalation.views import EscalationBlock, EscalationCallback
+from bot.initiatives.models import InitiativeChoice
+from storage.models import Dependency, DependencyState, Initiative
 
 
 class DependencyAction(StrEnum):
@@ -111,6 +117,86 @@ def add_modal(ctx: AddContext) -> View:
     )
 
 
-def provider_options(found: list[ProviderOption]) -> list[dict[str, Any]]:
+def provider_options(found: list[InitiativeChoice]) -> list[dict[str, Any]]:
     """Options for the external select (plain text: no escaping needed)."""
     return [Option(text=plain(f"{o.key} {o.title}", 75), value=o.key).to_dict() for o in found[:100]]
+
+
+# -- renegotiate date, mark met (buttons on the escalation ladder's DMs) ----------------------------
+
+
+def renegotiate_modal(ctx: ManageContext) -> View:
+    current = f" (now {mrkdwn.date_text(ctx.needed_by)})" if ctx.needed_by else ""
+    what = f" for: {mrkdwn.escape(truncate(ctx.what, 300))}" if ctx.what else ""
+    return View(
+        type="modal",
+        callback_id=EscalationCallback.RENEGOTIATE,
+        private_metadata=json.dumps({"dependency": ctx.dependency_id}),
+        title=plain("Renegotiate date", 24),
+        submit=plain("Save", 24),
+        close=plain("Cancel", 24),
+        blocks=[
+            section(
+                f"*{mrkdwn.escape(ctx.waiter_key)}* waits on *{mrkdwn.escape(ctx.provider_label)}*{what}"
+                f"{current}. Both sides will see the new date and why."
+            ),
+            InputBlock(
+                block_id=EscalationBlock.NEEDED_BY,
+                label=plain("New needed-by date"),
+                element=DatePickerElement(action_id="value", initial_date=None),
+            ),
+            InputBlock(
+                block_id=EscalationBlock.REASON,
+                label=plain("Why it moves"),
+                element=PlainTextInputElement(action_id="value", multiline=True, max_length=500),
+            ),
+        ],
+    )
+
+
+MET_REPLY = ":white_check_mark: Marked met. Both sides have been told, and any escalation is resolved."
+
+
+# -- what both sides are told -----------------------------------------------------------------------
+
+
+def _labels(dependency: Dependency, waiter: Initiative, provider: Initiative | None) -> tuple[str, str]:
+    waiter_label = f"*{mrkdwn.escape(waiter.key)}* {mrkdwn.escape(waiter.title)}"
+    provider_text = (
+        f"*{mrkdwn.escape(provider.key)}* {mrkdwn.escape(provider.title)}"
+        if provider
+        else f"the {mrkdwn.escape(dependency.provider_team)} team"
+    )
+    return waiter_label, provider_text
+
+
+def added_text(dependency: Dependency, waiter: Initiative, provider: Initiative | None) -> str:
+    by = f" by {mrkdwn.date_text(dependency.needed_by)}" if dependency.needed_by else ""
+    what = f": {mrkdwn.escape(dependency.what)}" if dependency.what else ""
+    waiter_label, provider_label = _labels(dependency, waiter, provider)
+    return f":link: {waiter_label} now waits on {provider_label}{what}{by}."
+
+
+def renegotiated_text(change: Change, actor_id: str) -> str:
+    dependency = change.dependency
+    waiter_label, provider_text = _labels(dependency, change.waiter, change.provider)
+    old = change.old_needed_by
+    was = f" (was {mrkdwn.date_text(old)})" if old else ""
+    return (
+        f":calendar: {mrkdwn.user(actor_id)} moved the date {waiter_label} needs {provider_text} by to "
+        f"*{mrkdwn.date_text(dependency.needed_by)}*{was}: {mrkdwn.escape(change.reason)}"
+    )
+
+
+def closed_text(change: Change, actor_id: str | None, because: str | None) -> str:
+    """Met or cancelled, by `actor_id`, or by Throughline `because` something else closed."""
+    dependency = change.dependency
+    word = "met" if dependency.state == DependencyState.MET else "cancelled"
+    waiter_label, provider_text = _labels(dependency, change.waiter, change.provider)
+    icon = ":white_check_mark:" if dependency.state == DependencyState.MET else ":heavy_multiplication_x:"
+    what = f" ({mrkdwn.escape(dependency.what)})" if dependency.what else ""
+    return (
+        f"{icon} {mrkdwn.user(actor_id)} marked as {word}: {waiter_label} waiting on {provider_text}{what}."
+        if because is None
+        else f"{icon} No longer waiting: {waiter_label} on {provider_text}{what}, because {because}."
+    )

@@ -1,12 +1,14 @@
 """Escalation surfaces: the level-1 and level-2 DMs, the governance post (open, acknowledged,
-snoozed, resolved), the renegotiate / resolve / snooze modals, and `/initiative stalled`."""
+snoozed, resolved), the resolve / snooze modals, and `/initiative stalled`.
+
+The level-1 and level-2 DMs also carry the dependency's own buttons (Renegotiate date, Mark met):
+their ids are here, with the ladder's; bot.dependencies answers them and builds their modal."""
 
 from __future__ import annotations
 
 import json
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -23,10 +25,7 @@ from bot.blockkit.blocks import MESSAGE_BLOCKS, context, header, plain, section
 from bot.blockkit.health import HEALTH_ICON, HEALTH_WORDS
 from bot.core import mrkdwn
 from bot.core.mrkdwn import truncate
-
-if TYPE_CHECKING:
-    from bot.dependencies.service import ManageContext
-    from bot.escalation.service import EscalationCard, Side, StallLine
+from bot.escalation.models import EscalationCard, Side, StallLine
 
 
 class EscalationAction(StrEnum):
@@ -353,39 +352,7 @@ def snoozed_reply(card: EscalationCard) -> str:
     return f":zzz: Snoozed until {_day(card.snoozed_until, card.tz)}: it won't climb before then."
 
 
-MET_REPLY = ":white_check_mark: Marked met. Both sides have been told, and any escalation is resolved."
-
-
 # -- modals ----------------------------------------------------------------------------------------
-
-
-def renegotiate_modal(ctx: ManageContext) -> View:
-    current = f" (now {mrkdwn.date_text(ctx.needed_by)})" if ctx.needed_by else ""
-    what = f" for: {mrkdwn.escape(truncate(ctx.what, 300))}" if ctx.what else ""
-    return View(
-        type="modal",
-        callback_id=EscalationCallback.RENEGOTIATE,
-        private_metadata=_value(dependency=ctx.dependency_id),
-        title=plain("Renegotiate date", 24),
-        submit=plain("Save", 24),
-        close=plain("Cancel", 24),
-        blocks=[
-            section(
-                f"*{mrkdwn.escape(ctx.waiter_key)}* waits on *{mrkdwn.escape(ctx.provider_label)}*{what}"
-                f"{current}. Both sides will see the new date and why."
-            ),
-            InputBlock(
-                block_id=EscalationBlock.NEEDED_BY,
-                label=plain("New needed-by date"),
-                element=DatePickerElement(action_id="value", initial_date=None),
-            ),
-            InputBlock(
-                block_id=EscalationBlock.REASON,
-                label=plain("Why it moves"),
-                element=PlainTextInputElement(action_id="value", multiline=True, max_length=500),
-            ),
-        ],
-    )
 
 
 def resolve_modal(card: EscalationCard) -> View:

@@ -1,15 +1,21 @@
-"""Initiatives as every capability finds them: by key, and the people who stand around one (or
-around a dependency between two), for authorisation and for who is told."""
+"""Initiatives as every capability finds them: by key, by what was typed into a select menu, and the
+people who stand around one (or around a dependency between two), for authorisation and for who is
+told."""
 
 from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.core import authz, mrkdwn
+from bot.core import authz, history, mrkdwn
+from bot.core.calendar import zone
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import NotFound
-from storage.models import Dependency, Initiative, Okr
+from bot.initiatives.models import SEARCH_LIMIT, SEARCH_TEXT_LIMIT, SEARCH_WORDS, InitiativeChoice
+from storage.models import OPEN_STATES, Dependency, Initiative, InitiativeState, Okr
 
 
 def find_initiative(session: Session, team_id: str, key: str, *, lock: bool = False) -> Initiative:
@@ -23,6 +29,43 @@ def find_initiative(session: Session, team_id: str, key: str, *, lock: bool = Fa
             f"There's no {mrkdwn.escape(key.strip().upper())} in this workspace. `/initiative` lists yours."
         )
     return found
+
+
+def search_initiatives(
+    session: Session,
+    team_id: str,
+    query: str = "",
+    *,
+    states: Collection[InitiativeState] = OPEN_STATES,
+    exclude_key: str | None = None,
+    limit: int = 20,
+) -> list[InitiativeChoice]:
+    """Initiatives in `states` (open ones: proposed or active, by default) whose key or title
+    contains every word of `query`, in any case and in any order ("limits rate" finds "Rate
+    limits"); LIKE wildcards typed are literal. Newest first, at most `limit` (and Slack's 100),
+    without `exclude_key` (the initiative the menu is about). An empty query offers them all.
+    Reads the first `SEARCH_TEXT_LIMIT` characters and `SEARCH_WORDS` words of what was typed."""
+    statement = sa.select(Initiative.id, Initiative.key, Initiative.title).where(
+        Initiative.team_id == team_id, Initiative.state.in_(states)
+    )
+    if exclude_key:
+        statement = statement.where(Initiative.key != exclude_key.strip().upper())
+    for word in " ".join((query or "").split())[:SEARCH_TEXT_LIMIT].split()[:SEARCH_WORDS]:
+        statement = statement.where(
+            sa.or_(
+                Initiative.key.icontains(word, autoescape=True),
+                Initiative.title.icontains(word, autoescape=True),
+            )
+        )
+    rows = session.execute(
+        statement.order_by(Initiative.number.desc()).limit(max(0, min(limit, SEARCH_LIMIT)))
+    )
+    return [InitiativeChoice(r.id, r.key, r.title) for r in rows]
+
+
+def workspace_today(settings: WorkspaceSettings, now: datetime) -> date:
+    """Today's date in the workspace's time zone."""
+    return now.astimezone(zone(settings.timezone)).date()
 
 
 def initiative_subject(session: Session, initiative: Initiative) -> authz.Subject:
@@ -67,6 +110,42 @@ def team_lead(settings: WorkspaceSettings, dependency: Dependency, provider: Ini
     """The configured lead (`settings.teams`) of the providing team, if there is one."""
     team = provider_team_name(dependency, provider)
     return settings.teams.get(team) if team else None
+
+
+def dependency_sides(session: Session, dependency: Dependency) -> tuple[Initiative, Initiative | None]:
+    """The waiting initiative and the providing one (None: the dependency waits on a team)."""
+    waiter = session.get(Initiative, dependency.waiter_id)
+    assert waiter is not None
+    provider = session.get(Initiative, dependency.provider_id) if dependency.provider_id else None
+    return waiter, provider
+
+
+def record_on_both_sides(
+    session: Session,
+    dependency: Dependency,
+    *,
+    kind: str,
+    now: datetime,
+    actor_id: str | None,
+    **data: object,
+) -> int:
+    """One event on each side's history (the waiting and the providing initiative), so both
+    initiatives' histories show it; returns the first one's id (for update keys)."""
+    first = 0
+    for initiative_id in filter(None, (dependency.waiter_id, dependency.provider_id)):
+        event = history.record(
+            session,
+            team_id=dependency.team_id,
+            subject=f"dependency:{dependency.id}",
+            kind=kind,
+            at=now,
+            actor_id=actor_id,
+            initiative_id=initiative_id,
+            **data,
+        )
+        session.flush()
+        first = first or event.id
+    return first
 
 
 def waiter_person(waiter: Initiative) -> str:

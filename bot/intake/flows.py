@@ -19,15 +19,16 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from bot import outbox
+from bot.checkins.flows import lifecycle
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import Invalid, InvalidFields
-from bot.dependencies import service as dependencies
+from bot.dependencies import flows as dependencies
 from bot.intake.models import Accepted, IntakeBlock, RequestCard, RequestForm, Submitted, triage_key
 from bot.intake.service import submit as submitting
 from bot.intake.service import triage
 from bot.intake.views import messages
 from bot.intake.views.triage import triage_post
-from storage.models import Initiative
+from storage.models import Initiative, InitiativeState
 
 # -- submitting -----------------------------------------------------------------------------------
 
@@ -183,7 +184,7 @@ def decline(
 ) -> RequestCard:
     """Decline a proposed request with a reason the requester is told. Raises NotFound, NotAllowed,
     Conflict, Invalid (no reason, on `DeclineBlock.REASON`)."""
-    initiative = triage.decline(
+    initiative, reason = triage.decline(
         session,
         team_id=team_id,
         initiative_id=initiative_id,
@@ -192,21 +193,22 @@ def decline(
         settings=settings,
         now=now,
     )
-    _close_what_waits(session, initiative, actor_id, settings, now)
+    lifecycle.close_initiative(
+        session,
+        initiative,
+        InitiativeState.DECLINED,
+        actor_id=actor_id,
+        settings=settings,
+        now=now,
+        reason=reason,
+        kind="request.declined",
+    )
     card = triage.request_card(session, initiative)
     _tell(
         session, team_id, card.id, "declined", card.requester_id, messages.declined_for_requester(card), now
     )
     _update_triage_post(session, team_id, card, now)
     return card
-
-
-def _close_what_waits(
-    session: Session, initiative: Initiative, actor_id: str, settings: WorkspaceSettings, now: datetime
-) -> None:
-    """A declined request's dependencies, both ways, close (and both sides are told). The one place
-    decline cascades, so that one shared close of an initiative can take its place."""
-    dependencies.close_for_closed(session, initiative, actor_id, settings, now)
 
 
 def ask_for_info(

@@ -34,8 +34,8 @@ from bot.core import authz, history, mrkdwn
 from bot.core.authz import Action
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import Conflict, Invalid, NotFound
-from bot.dependencies import service as dependencies
-from bot.escalation import service as escalation
+from bot.dependencies import flows as dependencies
+from bot.escalation import flows as escalation
 from bot.initiatives.service import find_initiative, initiative_subject
 from storage.models import (
     Checkin,

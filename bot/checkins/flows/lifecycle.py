@@ -19,8 +19,8 @@ from bot.core.calendar import Cadence
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import Invalid
 from bot.core.text import one_line
-from bot.dependencies import service as dependencies
-from bot.escalation import service as escalation
+from bot.dependencies import flows as dependencies
+from bot.escalation import flows as escalation
 from bot.initiatives.service import initiative_subject
 from storage.models import OPEN_STATES, Initiative, InitiativeState
 

@@ -201,26 +201,16 @@ def decline(
     reason: str | None,
     settings: WorkspaceSettings,
     now: datetime,
-) -> Initiative:
-    """Decline a proposed request with a reason the requester is told (by `flows.decline`, which
-    also closes what waits on it). Raises NotFound, NotAllowed, Conflict, Invalid (no reason, on
-    `DeclineBlock.REASON`)."""
+) -> tuple[Initiative, str]:
+    """Record who declined a proposed request, when and why; `flows.decline` then closes it (the
+    one close of an initiative) and tells the requester. Returns the request and the reason,
+    cleaned. Raises NotFound, NotAllowed, Conflict, Invalid (no reason, on `DeclineBlock.REASON`)."""
     initiative = _proposed(session, team_id, initiative_id, actor_id, settings, Action.TRIAGE)
     reason = _note(reason, DeclineBlock.REASON, "Say why, so the requester can do something with it.")
-    initiative.state = InitiativeState.DECLINED
     initiative.decline_reason = reason
     initiative.decided_by = actor_id
     initiative.decided_at = now
-    initiative.updated_at = now
-    history.record_initiative(
-        session,
-        initiative,
-        "request.declined",
-        at=now,
-        actor_id=actor_id,
-        reason=reason,
-    )
-    return initiative
+    return initiative, reason
 
 
 def check_question(
