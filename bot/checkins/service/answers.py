@@ -32,9 +32,8 @@ from bot.core.authz import Action
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import Conflict, InvalidFields
 from bot.core.text import clean
-from bot.initiatives.service import find_initiative, initiative_subject
+from bot.initiatives.service import find_initiative, initiative_subject, search_initiatives
 from storage.models import (
-    OPEN_STATES,
     Checkin,
     CheckinStatus,
     CheckinUpdate,
@@ -284,25 +283,13 @@ def provider_options(
 ) -> ProviderOptions:
     """Open initiatives (by key or title) and configured teams matching what was typed."""
     typed = " ".join((query or "").split()).lower()[:100]
-    statement = sa.select(Initiative.key, Initiative.title).where(
-        Initiative.team_id == team_id, Initiative.state.in_(OPEN_STATES)
-    )
-    if exclude_key:
-        statement = statement.where(Initiative.key != exclude_key.upper())
-    if typed:
-        statement = statement.where(
-            sa.or_(
-                sa.func.lower(Initiative.key).contains(typed, autoescape=True),
-                sa.func.lower(Initiative.title).contains(typed, autoescape=True),
-            )
-        )
-    rows = session.execute(statement.order_by(Initiative.number.desc()).limit(limit)).all()
+    found = search_initiatives(session, team_id, query, exclude_key=exclude_key, limit=limit)
     teams = [
         (f"{TEAM_PREFIX}{name}", mrkdwn.truncate(f"{name} team", 75))
         for name in sorted(settings.teams)
         if typed in name.lower() and len(name) <= 140
     ]
     return ProviderOptions(
-        initiatives=[(r.key, mrkdwn.truncate(f"{r.key} {r.title}", 75)) for r in rows],
+        initiatives=[(c.key, mrkdwn.truncate(f"{c.key} {c.title}", 75)) for c in found],
         teams=teams,
     )

@@ -8,10 +8,11 @@ from sqlalchemy.orm import Session
 from bot.core import authz, mrkdwn
 from bot.core.authz import Action
 from bot.core.config import WorkspaceSettings
+from bot.initiatives.service import search_initiatives
 from bot.intake.models import QUEUE_LIMIT, Queue, QueueItem
 from bot.okrs import models as okrs_models
 from storage.aliases import PARENT_OKR
-from storage.models import OPEN_STATES, Initiative, InitiativeState, Okr
+from storage.models import Initiative, InitiativeState, Okr
 
 
 def weight_expression() -> sa.ColumnElement[int]:
@@ -85,18 +86,7 @@ def initiative_choices(
 ) -> list[okrs_models.Choice]:
     """Open initiatives (proposed or active) whose key or title contains every word of `query`,
     newest first, for the "depends on" select: value = the initiative's id."""
-    statement = sa.select(Initiative.id, Initiative.key, Initiative.title).where(
-        Initiative.team_id == team_id, Initiative.state.in_(OPEN_STATES)
-    )
-    for word in query.split()[:8]:
-        statement = statement.where(
-            sa.or_(
-                Initiative.key.icontains(word, autoescape=True),
-                Initiative.title.icontains(word, autoescape=True),
-            )
-        )
-    rows = session.execute(statement.order_by(Initiative.number.desc()).limit(max(0, min(limit, 100))))
     return [
-        okrs_models.Choice(str(r.id), mrkdwn.truncate(f"{r.key} · {r.title}", okrs_models.OPTION_TEXT_LIMIT))
-        for r in rows
+        okrs_models.Choice(str(c.id), mrkdwn.truncate(f"{c.key} · {c.title}", okrs_models.OPTION_TEXT_LIMIT))
+        for c in search_initiatives(session, team_id, query, limit=limit)
     ]
