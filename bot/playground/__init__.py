@@ -1,0 +1,1 @@
+"""A local stand-in for Slack's client: Block Kit and mrkdwn rendered as HTML."""
