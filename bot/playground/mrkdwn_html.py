@@ -84,9 +84,13 @@ def token(inner: str, directory: Directory) -> Markup:
     url = safe_url(decode(target))
     if url is None:
         return escape(shown or "<" + decode(inner) + ">")
-    text = escape(shown or url.removeprefix("mailto:"))
+    return link(url, shown or url.removeprefix("mailto:"))
+
+
+def link(url: str, shown: str) -> Markup:
+    """A link to a URL `safe_url` let through, opening in a new tab."""
     return Markup('<a class="sk-link" href="{}" target="_blank" rel="noopener noreferrer">{}</a>').format(
-        url, text
+        url, shown
     )
 
 
@@ -144,7 +148,7 @@ def _inline(line: str) -> str:
     """One line: decode, escape, then bold / italic / strike and emoji."""
     out = str(escape(decode(line)))
     for pattern, tag in _STYLES:
-        out = pattern.sub(lambda m, tag=tag: f"<{tag}>{m.group(1)}</{tag}>", out)
+        out = pattern.sub(rf"<{tag}>\1</{tag}>", out)
     return emojify(out)
 
 
