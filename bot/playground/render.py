@@ -53,6 +53,8 @@ def _block(block: Any, ctx: Context, index: int) -> Markup:
 
 def _section(block: dict[str, Any], ctx: Context, block_id: str) -> Markup:
     accessory = block.get("accessory")
+    if not isinstance(block.get("fields") or [], list):
+        raise TypeError("fields must be a list")
     return template(
         "section",
         block_id=block_id,
