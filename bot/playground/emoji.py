@@ -63,7 +63,7 @@ EMOJI: dict[str, str] = {
     "warning": "⚠️",
     "wave": "👋",
     "white_check_mark": "✅",
-    "white_circle": "⚪",
+    "white_circle": "⚪\ufe0f",
     "x": "❌",
     "zzz": "💤",
     # common Slack ones
@@ -122,7 +122,7 @@ EMOJI: dict[str, str] = {
     "arrow_down": "⬇️",
     "large_blue_circle": "🔵",
     "large_orange_circle": "🟠",
-    "black_circle": "⚫",
+    "black_circle": "⚫\ufe0f",
     "zap": "⚡",
     "boom": "💥",
     "coffee": "☕",
