@@ -1,0 +1,1 @@
+"""The playground: a demo company to seed, for `make demo` and its local Slack."""
