@@ -86,7 +86,10 @@ class KeyResult:
     unit: str
     start: float
     target: float
-    current: float  # the value before any check-in moved it (a story's metric path overrides it)
+    # how far along the straight line from start to target over the quarter it is, whenever the
+    # demo starts: 1.0 on pace, below behind, above ahead
+    pace: float
+    digits: int = 0  # decimals its values are reported with
 
 
 OBJECTIVES = (
@@ -95,13 +98,13 @@ OBJECTIVES = (
     Objective("O3", "Decide with data, not anecdotes", SOFIA, 3),
 )
 KEY_RESULTS = (
-    KeyResult("O1-KR1", "Cut refund tickets from 420 to 150 a month", MARCUS, "tickets", 420, 150, 330),
-    KeyResult("O1-KR2", "Raise checkout conversion from 2.1% to 3.0%", DIEGO, "%", 2.1, 3.0, 2.4),
-    KeyResult("O2-KR1", "99.95% API availability", AMELIA, "%", 99.5, 99.95, 99.8),
-    KeyResult("O2-KR2", "p95 checkout latency under 300 ms", AMELIA, "ms", 900, 300, 610),
-    KeyResult("O2-KR3", "Deploys a day from 3 to 12", AMELIA, "deploys", 3, 12, 6),
-    KeyResult("O3-KR1", "All 6 department heads use the revenue dashboard weekly", PRIYA, "heads", 0, 6, 2),
-    KeyResult("O3-KR2", "Answer an ad-hoc data question in 1 day, not 5", PRIYA, "days", 5, 1, 3.5),
+    KeyResult("O1-KR1", "Cut refund tickets from 420 to 150 a month", MARCUS, "tickets", 420, 150, 1.03),
+    KeyResult("O1-KR2", "Raise checkout conversion from 2.1% to 3.0%", DIEGO, "%", 2.1, 3.0, 0.7, 2),
+    KeyResult("O2-KR1", "99.95% API availability", AMELIA, "%", 99.5, 99.95, 1.15, 2),
+    KeyResult("O2-KR2", "p95 checkout latency under 300 ms", AMELIA, "ms", 900, 300, 0.97),
+    KeyResult("O2-KR3", "Deploys a day from 3 to 12", AMELIA, "deploys", 3, 12, 1.0),
+    KeyResult("O3-KR1", "All 6 department heads use the revenue dashboard weekly", PRIYA, "heads", 0, 6, 0.6),
+    KeyResult("O3-KR2", "Answer an ad-hoc data question in 1 day, not 5", PRIYA, "days", 5, 1, 0.85, 1),
 )
 
 
@@ -131,7 +134,7 @@ class Story:
     moves: tuple[str, ...] = ()
     blocker: str = ""
     progress: tuple[int, int] = (10, 60)
-    metric: tuple[float, float] | None = None  # the KR's value at the first and last answer
+    metric: bool = False  # its check-ins report the KR's metric (one initiative per KR)
     due_in: int | None = None  # days from the seed's date
     needed_in: int | None = None
     forecast_late: int = 0  # days the owner's last forecast lies after the due date
@@ -164,7 +167,7 @@ STORIES: tuple[Story, ...] = (
             "Support macro retired for beta customers",
         ),
         progress=(10, 70),
-        metric=(400, 330),
+        metric=True,
         due_in=24,
     ),
     Story(
@@ -211,6 +214,7 @@ STORIES: tuple[Story, ...] = (
         "quotas need their enterprise tier",
         progress=(10, 55),
         due_in=17,
+        forecast_late=5,
     ),
     Story(
         4,
@@ -233,7 +237,7 @@ STORIES: tuple[Story, ...] = (
         ),
         blocker="Needs the new payments service's checkout endpoint before the test can go to 50%",
         progress=(5, 45),
-        metric=(2.2, 2.4),
+        metric=True,
         due_in=10,
         forecast_late=9,
     ),
@@ -260,7 +264,7 @@ STORIES: tuple[Story, ...] = (
             "10% of real checkouts on the new path",
         ),
         progress=(10, 60),
-        metric=(820, 610),
+        metric=True,
         due_in=31,
     ),
     Story(
@@ -310,7 +314,7 @@ STORIES: tuple[Story, ...] = (
         blocker="Refunds and chargebacks come from Payments as a weekly CSV; the numbers drift "
         "until we get a daily export",
         progress=(10, 50),
-        metric=(0, 2),
+        metric=True,
         due_in=14,
         forecast_late=7,
     ),
@@ -334,7 +338,7 @@ STORIES: tuple[Story, ...] = (
             "First 5 analysts onboarded",
         ),
         progress=(15, 50),
-        metric=(4.5, 3.5),
+        metric=True,
         due_in=28,
     ),
     Story(
@@ -374,9 +378,9 @@ STORIES: tuple[Story, ...] = (
             "Flaky tests quarantined",
             "Median pipeline at 14 minutes",
         ),
-        progress=(10, 75),
-        metric=(3, 6),
-        due_in=21,
+        progress=(10, 85),
+        metric=True,
+        due_in=3,
     ),
     Story(
         11,
@@ -393,7 +397,7 @@ STORIES: tuple[Story, ...] = (
         moves=("Wallets enabled in the processor sandbox", "Checkout buttons built", "Domain files hosted"),
         blocker="Apple's merchant domain verification keeps failing on the EU domain; ticket open with Apple",
         progress=(10, 40),
-        due_in=12,
+        due_in=2,
         forecast_late=14,
     ),
     Story(

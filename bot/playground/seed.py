@@ -216,7 +216,8 @@ class _Seeder:
             row.metric_unit, row.metric_start = kr.unit, kr.start
             # a KR an initiative reports on starts at its start; its check-ins move it
             carried = any(s.okr == kr.key and s.metric for s in STORIES)
-            row.metric_target, row.metric_current = kr.target, kr.start if carried else kr.current
+            current = kr.start if carried else self.timeline.metric_at(kr.key, self.now)
+            row.metric_target, row.metric_current = kr.target, current
             self.okrs[kr.key] = row
         self.s.flush()
 

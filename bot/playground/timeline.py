@@ -4,7 +4,7 @@ done or cancelled. Events are collected and written in time order at the end (`f
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bot.core import history
 from bot.core.calendar import Cadence, WorkCalendar, latest_slot, next_slot, zone
 from bot.core.config import WorkspaceSettings
-from bot.playground.company import CAST, Story
+from bot.playground.company import CAST, KEY_RESULTS, Story
 from storage.models import Checkin, CheckinStatus, CheckinUpdate, Health, Initiative, InitiativeState, Okr
 
 _HEALTH = {"o": Health.ON_TRACK, "r": Health.AT_RISK, "b": Health.BLOCKED}
@@ -32,6 +32,14 @@ class Timeline:
         self.calendar = workspace.calendar()
         self.today = now.astimezone(zone(workspace.timezone)).date()
         self.events: list[dict[str, Any]] = []
+        self.quarter = quarter_span(now, zone(workspace.timezone))
+
+    def metric_at(self, kr_key: str, at: datetime) -> float:
+        """The KR's value at `at`: on its line from start to target over the quarter, at its pace."""
+        kr = next(k for k in KEY_RESULTS if k.key == kr_key)
+        start, end = self.quarter
+        elapsed = min(max((at - start) / (end - start), 0.0), 1.0)
+        return round(kr.start + (kr.target - kr.start) * min(elapsed * kr.pace, 1.0), kr.digits)
 
     def flush_events(self) -> None:
         for event in sorted(self.events, key=lambda e: e["at"]):  # the history in the order it happened
@@ -112,7 +120,7 @@ class Timeline:
                 health,
                 done=letter == "d",
                 progress=round(story.progress[0] + (story.progress[1] - story.progress[0]) * share),
-                metric=_between(story.metric, share),
+                metric=self.metric_at(story.okr, at) if story.metric else None,
                 moved=story.moves[answered] if answered < len(story.moves) else _DONE_NOTE * (letter == "d"),
                 forecast=_later(item.due_date, story.forecast_late) if last else None,
             )
@@ -293,9 +301,15 @@ def _slots_back(
     return found
 
 
-def _between(path: tuple[float, float] | None, share: float) -> float | None:
-    return None if path is None else round(path[0] + (path[1] - path[0]) * share, 2)
-
-
 def _later(day: date | None, days: int) -> date | None:
     return None if day is None else day + timedelta(days=days)
+
+
+def quarter_span(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The quarter `now` falls in, from local midnight of its first day to that of the next's."""
+    local = now.astimezone(tz)
+    first = (local.month - 1) // 3 * 3 + 1
+    start = datetime(local.year, first, 1, tzinfo=tz)
+    year, month = (local.year + 1, 1) if first == 10 else (local.year, first + 3)
+    end = datetime(year, month, 1, tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
