@@ -19,12 +19,6 @@ from bot.escalation.service import episodes
 from bot.escalation.views import EscalationAction, EscalationBlock, EscalationCallback
 
 
-def asks_for_stalled(command: dict[str, Any]) -> bool:
-    """Is this `/initiative stalled`? (The one word, in any case; anything after it is a search.)"""
-    words = (command.get("text") or "").split()
-    return len(words) == 1 and words[0].lower() == "stalled"
-
-
 def stalled_reply(services: Services, team_id: str) -> tuple[str, list[Block]]:
     """The answer to `/initiative stalled`: the workspace's current stalls."""
     with services.db.read() as session:
@@ -34,11 +28,6 @@ def stalled_reply(services: Services, team_id: str) -> tuple[str, list[Block]]:
 
 
 def register(app: App, services: Services) -> None:
-    @app.command("/initiative", matchers=[asks_for_stalled])
-    def show_stalled(ack: Ack, command: dict[str, Any]) -> None:
-        text, blocks = stalled_reply(services, command["team_id"])
-        ack(response_type="ephemeral", text=text, blocks=blocks)
-
     # -- handling the escalation (level-2 DM, governance post) ------------------------------------
 
     @app.action(EscalationAction.ACKNOWLEDGE.value)

@@ -18,11 +18,16 @@ from bot.initiatives.models import SEARCH_LIMIT, SEARCH_TEXT_LIMIT, SEARCH_WORDS
 from storage.models import OPEN_STATES, Dependency, Initiative, InitiativeState, Okr
 
 
+def has_key(team_id: str, key: str) -> sa.ColumnElement[bool]:
+    """The one rule for a key someone typed: the initiative of that key in their workspace, in
+    any case, surrounding space ignored. Queries that read more than the row (the status card)
+    select through it too."""
+    return sa.and_(Initiative.team_id == team_id, Initiative.key == key.strip().upper())
+
+
 def find_initiative(session: Session, team_id: str, key: str, *, lock: bool = False) -> Initiative:
     """The initiative `key` (any case) in this workspace; raises NotFound."""
-    statement = sa.select(Initiative).where(
-        Initiative.team_id == team_id, Initiative.key == key.strip().upper()
-    )
+    statement = sa.select(Initiative).where(has_key(team_id, key))
     found = session.scalar(statement.with_for_update() if lock else statement)
     if found is None:
         raise NotFound(

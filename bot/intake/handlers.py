@@ -74,11 +74,6 @@ def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
         return None
 
 
-def _is_queue(command: dict[str, Any]) -> bool:
-    """`/initiative queue` (one word, any case); the `/initiative` router will parse it once."""
-    return [word.lower() for word in (command.get("text") or "").split()] == ["queue"]
-
-
 def _initiative_id(body: dict[str, Any]) -> int:
     try:
         return initiative_id_of(body["actions"][0].get("value"))
@@ -357,8 +352,3 @@ def register(app: App, services: Services) -> None:
             return
         if sent.status_code != 200:
             log.warning("the triage queue could not be shown again: HTTP %s %s", sent.status_code, sent.body)
-
-    @app.command("/initiative", matchers=[_is_queue])
-    def show_queue(ack: Ack, command: dict[str, Any]) -> None:
-        fallback, blocks = queue_reply(services, command["team_id"], command["user_id"])
-        ack(response_type="ephemeral", text=fallback, blocks=blocks)

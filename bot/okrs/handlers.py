@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App
-from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
@@ -79,16 +78,6 @@ def answer_okr(services: Services, command: dict[str, Any]) -> tuple[str, list[B
 
 
 def register(app: App, services: Services) -> None:
-    @app.command("/okr")
-    def answer_okr_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
-        answer = answer_okr(services, command)
-        if isinstance(answer, View):
-            ack()
-            client.views_open(trigger_id=command["trigger_id"], view=answer)
-        else:
-            fallback, blocks = answer
-            ack(response_type="ephemeral", text=fallback, blocks=blocks)
-
     @app.view(OkrCallback.ADD.value)
     def add_okr(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         team_id, user_id = body["team"]["id"], body["user"]["id"]

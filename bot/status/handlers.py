@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.core import mrkdwn
 from bot.core.services import Services
-from bot.status.models import Card, OkrNotFound, QueryKind, parse_query
+from bot.status.models import Card, OkrNotFound, Query, QueryKind
 from bot.status.service import card as cards
 from bot.status.service import lists, okr
 from bot.status.views import card as card_views
@@ -24,12 +24,11 @@ PERMALINK_TIMEOUT = 1  # seconds: the card must still answer inside Slack's 3
 
 
 def answer(
-    services: Services, client: WebClient, team_id: str, user_id: str, text: str
+    services: Services, client: WebClient, team_id: str, user_id: str, query: Query
 ) -> tuple[str, list[Block]]:
-    """(fallback text, blocks) of the ephemeral reply to `/initiative <text>`."""
-    query = parse_query(text)
+    """(fallback text, blocks) of the ephemeral reply to `/initiative <text>`, parsed once by the
+    router (bot.slack.commands), which sends `queue` and `stalled` elsewhere."""
     if query.kind in (QueryKind.HELP, QueryKind.QUEUE, QueryKind.STALLED):
-        # queue and stalled are answered by the intake and escalation modules, registered first
         return status_views.usage()
     with services.db.read() as session:
         settings = services.workspace(session, team_id)
@@ -66,13 +65,6 @@ def intake_link(client: WebClient, card: Card) -> str | None:
 
 
 def register(app: App, services: Services) -> None:
-    @app.command("/initiative")
-    def show_initiatives(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
-        fallback, blocks = answer(
-            services, client, command["team_id"], command["user_id"], command.get("text") or ""
-        )
-        ack(response_type="ephemeral", text=fallback, blocks=blocks)
-
     @app.action(card_views.CardAction.SHARE)
     def share_card(
         ack: Ack,

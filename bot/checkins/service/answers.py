@@ -32,7 +32,7 @@ from bot.core.authz import Action
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import Conflict, InvalidFields
 from bot.core.text import clean
-from bot.initiatives.service import find_initiative, initiative_subject, search_initiatives
+from bot.initiatives.service import find_initiative, has_key, initiative_subject, search_initiatives
 from storage.models import (
     Checkin,
     CheckinStatus,
@@ -235,9 +235,7 @@ def check_update(
         else:
             provider_team, contact = team, blocked_on_id or settings.teams[team]
     elif waiting:
-        provider = session.scalar(
-            sa.select(Initiative).where(Initiative.team_id == team_id, Initiative.key == waiting.upper())
-        )
+        provider = session.scalar(sa.select(Initiative).where(has_key(team_id, waiting)))
         if provider is None:
             errors[UpdateBlock.WAITING_ON] = "That initiative no longer exists; pick another."
     elif blocked_on_id:

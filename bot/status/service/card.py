@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot.core import authz, people
 from bot.core.authz import Action
 from bot.core.config import WorkspaceSettings
+from bot.initiatives.service import has_key
 from bot.status.models import (
     CARD_DEPENDENCY_LIMIT,
     CARD_ESCALATION_LIMIT,
@@ -50,7 +51,7 @@ def card(
         sa.select(Initiative, Okr, parent)
         .join(Okr, Okr.id == Initiative.okr_id)
         .outerjoin(parent, parent.id == Okr.parent_id)
-        .where(Initiative.team_id == team_id, Initiative.key == key.strip().upper())
+        .where(has_key(team_id, key))
     ).first()
     if found is None:
         return None
