@@ -1,4 +1,5 @@
-# Two commands do all the set-up on a fresh machine (Python 3.11+ with venv):
+# Three commands do all the set-up on a fresh machine (Python 3.11+ with venv):
+#   make demo   try it in a browser: a local Slack and a demo company, no Slack workspace needed
 #   make run    run the bot (Socket Mode, SQLite) -- export SLACK_BOT_TOKEN and SLACK_APP_TOKEN first
 #   make test   run the test suite (SQLite; also PostgreSQL when TEST_DATABASE_URL is set)
 PYTHON ?= python3
@@ -6,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run serve test lint bench install clean
+.PHONY: demo run serve test lint bench install clean screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +17,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/throughline demo
 
 run: $(STAMP)
 	$(BIN)/throughline run

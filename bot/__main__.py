@@ -1,3 +1,3 @@
-from bot.app.cli import main
+from bot.cli import main
 
 main()

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from bot.app.cli import cli
+from bot.cli import cli
 from storage.db import Database
 from storage.models import Event, Okr, OkrKind
 from tests.conftest import SIGNING_SECRET

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt import App
@@ -42,7 +42,7 @@ class ThroughlineWSGI:
         return [data]
 
 
-def make_server(wsgi: ThroughlineWSGI, host: str, port: int, threads: int) -> Any:
+def make_server(wsgi: Callable[..., Iterable[bytes]], host: str, port: int, threads: int) -> Any:
     """A waitress server (pure-Python, production-grade); `.run()` serves, `.close()` stops."""
     from waitress.server import create_server
 

@@ -202,6 +202,7 @@ class PlaygroundWeb:
             self.templates.get_template("sidebar.html.j2").render(
                 channels=sorted(slack.channels.values(), key=lambda c: c.name),
                 conv=conv,
+                workspace=self.workspace,
                 dm=dm,
                 dm_count=unread_dm,
             )

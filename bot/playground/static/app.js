@@ -45,6 +45,9 @@ async function post(verb, body) {
 
 function formValues(root) {
   const values = {};
+  root.querySelectorAll(".sk-external__value[data-label]").forEach((el) => {
+    values[el.name.replace(/^state::/, "label::")] = el.dataset.label;
+  });
   root.querySelectorAll("[name]").forEach((el) => {
     if (!el.name.startsWith("state::") && !el.name.startsWith("label::")) return;
     if ((el.type === "checkbox" || el.type === "radio") && !el.checked) return;
@@ -62,6 +65,12 @@ function formValues(root) {
 }
 
 function restoreValues(root, values) {
+  root.querySelectorAll(".sk-external__value").forEach((el) => {
+    const label = values[el.name.replace(/^state::/, "label::")];
+    if (label === undefined || !values[el.name]) return;
+    el.dataset.label = label;
+    el.closest(".sk-external").querySelector(".sk-external__query").value = label;
+  });
   root.querySelectorAll("[name]").forEach((el) => {
     if (!(el.name in values)) return;
     const value = values[el.name];
@@ -146,7 +155,9 @@ function actionOf(el) {
     action.selected_conversation = el.value;
   } else if (type === "channels_select") {
     action.selected_channel = el.value;
-  } else if (type === "overflow" || type === "static_select" || type === "radio_buttons") {
+  } else if (type === "overflow" && el.tagName === "BUTTON") {
+    action.selected_option = { text: { type: "plain_text", text: el.textContent.trim() }, value: el.dataset.value };
+  } else if (type === "static_select" || type === "radio_buttons") {
     action.selected_option = { text: { type: "plain_text", text: optionText(el) }, value: el.value };
   }
   return action;
@@ -234,23 +245,20 @@ document.addEventListener("click", async (event) => {
     await refresh();
     return;
   }
-  if (el.dataset.viewSubmit !== undefined) {
-    event.preventDefault();
-    const modal = el.closest(".pg-modal");
-    await post("submit", { view_id: modal.dataset.viewId, form: formValues(modal) });
-    return;
-  }
-  if (el.dataset.viewClose !== undefined) {
+  if (el.dataset.type === "view_close" && el.closest(".pg-modal")) {
     event.preventDefault();
     await post("close", { view_id: el.closest(".pg-modal").dataset.viewId });
     return;
   }
   if (el.dataset.suggestion !== undefined) {
-    const box = el.closest("[data-external]");
-    box.querySelector("input[type=hidden][name^='state::']").value = el.dataset.value;
-    box.querySelector("input[type=hidden][name^='label::']").value = el.textContent.trim();
-    box.querySelector("input[type=text]").value = el.textContent.trim();
-    box.querySelector(".pg-suggestions").innerHTML = "";
+    const box = el.closest(".sk-external");
+    const hidden = box.querySelector(".sk-external__value");
+    hidden.value = el.dataset.value;
+    hidden.dataset.label = el.textContent.trim();
+    box.querySelector(".sk-external__query").value = el.textContent.trim();
+    const list = box.querySelector(".sk-external__options");
+    list.innerHTML = "";
+    list.hidden = true;
     return;
   }
   if (el.dataset.actionId && el.tagName === "BUTTON") {
@@ -271,41 +279,57 @@ document.addEventListener("change", async (event) => {
     return;
   }
   // an element of an input block is read when its form is submitted; any other one acts at once
-  if (!el.dataset.actionId || (el.name && el.name.startsWith("state::"))) return;
+  const input = el.closest('[data-block-type="input"]');
+  if (!el.dataset.actionId || (input && !input.dataset.dispatchAction)) return;
   await post("click", { action: actionOf(el), ...where(el) });
 });
 
 let suggestTimer = null;
 document.addEventListener("input", (event) => {
   const el = event.target;
-  const box = el.closest("[data-external]");
-  if (!box || el.type !== "text") return;
+  const box = el.closest(".sk-external");
+  if (!box || !el.classList.contains("sk-external__query")) return;
+  const hidden = box.querySelector(".sk-external__value");
+  hidden.value = "";
+  delete hidden.dataset.label;
   clearTimeout(suggestTimer);
   suggestTimer = setTimeout(async () => {
     const min = parseInt(box.dataset.minQueryLength || "0", 10);
-    const list = box.querySelector(".pg-suggestions");
-    if (el.value.length < min) { list.innerHTML = ""; return; }
+    const list = box.querySelector(".sk-external__options");
+    if (el.value.length < min) { list.innerHTML = ""; list.hidden = true; return; }
     const modal = el.closest(".pg-modal");
+    const [, blockId, actionId] = hidden.name.split("::");
     const response = await fetch("/api/suggest", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({
-        user: pg.user, view_id: modal.dataset.viewId, block_id: box.dataset.blockId,
-        action_id: box.dataset.actionId, query: el.value,
+        user: pg.user, view_id: modal.dataset.viewId, block_id: blockId, action_id: actionId, query: el.value,
       }),
     });
     const data = await response.json();
     list.innerHTML = "";
     (data.options || []).forEach((option) => {
-      const item = document.createElement("button");
-      item.type = "button";
-      item.dataset.suggestion = "";
-      item.dataset.value = option.value;
-      item.textContent = option.text;
+      const item = document.createElement("li");
+      const pick = document.createElement("button");
+      pick.type = "button";
+      pick.className = "sk-menu__item";
+      pick.dataset.suggestion = "";
+      pick.dataset.value = option.value;
+      pick.textContent = option.text;
+      item.appendChild(pick);
       list.appendChild(item);
     });
-    if (!(data.options || []).length) list.innerHTML = '<div class="pg-no-match">No matches</div>';
+    if (!(data.options || []).length) list.innerHTML = '<li class="pg-no-match">No matches</li>';
+    list.hidden = false;
   }, 200);
+});
+
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!form.classList.contains("sk-modal")) return;
+  event.preventDefault();
+  const modal = form.closest(".pg-modal");
+  await post("submit", { view_id: modal.dataset.viewId, form: formValues(modal) });
 });
 
 $("pg-composer").addEventListener("submit", async (event) => {

@@ -13,10 +13,10 @@ from typing import Any
 
 import click
 
-from bot.app.cli.command import clock_at, friendly, settings_of
+from bot.cli.command import clock_at, friendly, settings_of
 
 
-def _wait_for_signal(stop: Callable[[], None]) -> threading.Event:
+def wait_for_signal(stop: Callable[[], None]) -> threading.Event:
     done = threading.Event()
 
     def handle(signum: int, _frame: Any) -> None:
@@ -49,7 +49,7 @@ def run(ctx: click.Context, no_scheduler: bool) -> None:
         handler.close()
         runtime.stop()
 
-    done = _wait_for_signal(stop)
+    done = wait_for_signal(stop)
     handler.connect()
     click.echo("throughline: connected to Slack in Socket Mode; Ctrl-C stops.", err=True)
     done.wait()
@@ -83,7 +83,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_scheduler: 
         server.close()
         runtime.stop()
 
-    _wait_for_signal(stop)
+    wait_for_signal(stop)
     click.echo(
         f"throughline: serving on http://{server.effective_host}:{server.effective_port}/slack/events",
         err=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bot.app.cli.command import friendly, settings_of
+from bot.cli.command import friendly, settings_of
 from bot.core.config import ConfigError
 
 

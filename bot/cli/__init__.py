@@ -7,8 +7,8 @@ import logging
 
 import click
 
-from bot.app.cli import db, digest, okr, outbox, serve
-from bot.app.cli.command import friendly
+from bot.cli import db, demo, digest, okr, outbox, serve
+from bot.cli.command import friendly
 from bot.core.config import load_settings
 
 
@@ -47,6 +47,7 @@ cli.add_command(digest.digest_command)
 cli.add_command(db.db)
 cli.add_command(outbox.outbox)
 cli.add_command(okr.okr)
+cli.add_command(demo.demo)
 
 
 def main() -> None:

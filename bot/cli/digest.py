@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from bot.app.cli.command import clock_at, fail, friendly, settings_of
+from bot.cli.command import clock_at, fail, friendly, settings_of
 from bot.core.config import ConfigError, Settings
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bot.app.cli.command import fail, friendly, settings_of
+from bot.cli.command import fail, friendly, settings_of
 
 
 @click.group(invoke_without_command=True)

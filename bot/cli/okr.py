@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from bot.app.cli.command import fail, friendly, settings_of
+from bot.cli.command import fail, friendly, settings_of
 from bot.core.config import ConfigError
 
 
