@@ -175,7 +175,9 @@ def render_message(
 
 def _file(file: dict[str, Any]) -> dict[str, Any]:
     name = str(file.get("name") or "")
-    url = safe_url(str(file.get("url") or file.get("url_private") or "")) or ""
+    given = str(file.get("url") or file.get("url_private") or "")
+    # a path on the page's own server (the local Slack's file), or an http(s) link
+    url = given if given.startswith("/") and not given.startswith("//") else (safe_url(given) or "")
     return {
         "title": str(file.get("title") or name or "file"),
         "url": url,

@@ -107,7 +107,11 @@ async function refresh() {
     const atBottom = main.scrollHeight - main.scrollTop - main.clientHeight < 40;
     main.innerHTML = state.main;
     main.dataset.html = state.main;
-    if (atBottom || main.dataset.conv !== pg.conv) main.scrollTop = main.scrollHeight;
+    if (pg.conv === "home") {
+      if (main.dataset.conv !== pg.conv) main.scrollTop = 0;
+    } else if (atBottom || main.dataset.conv !== pg.conv) {
+      main.scrollTop = main.scrollHeight;
+    }
     main.dataset.conv = pg.conv;
   }
   const thread = $("pg-thread");
