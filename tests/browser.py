@@ -204,6 +204,11 @@ class Tour:
             self.advance("day")
         seen["governance"] = self.main_text()
         self.shoot("governance-post")
+        self.be(AMELIA)  # REQ-3's owner, and the owner of the key result it serves: level 2
+        self.open("messages")
+        seen["level 2"] = self.main_text()
+        self.be(KENJI)
+        self.open("governance")
         return seen
 
     def acknowledge(self) -> str:

@@ -62,7 +62,7 @@ def open_update(rig: Rig, message: Any, user: str = "U0ALICE") -> dict[str, Any]
 
 def test_a_quick_answer_is_recorded_and_the_dm_edited_in_place(rig: Rig) -> None:
     key, message = nudge(rig, title="Checkout <b>revamp</b>")
-    assert message.text == f"Check-in: how are {key} going?"
+    assert message.text == f"Check-in: how is {key} going?"
     for label in ("On track", "At risk", "Blocked", "Done", "Update…"):
         assert label in message.visible
 

@@ -37,7 +37,7 @@ def test_tick_now_sends_a_due_nudge_once(tmp_path: Path, fake: FakeSlack) -> Non
     assert "  checkins: asked=1, messages=1" in due.stdout
     assert "  delivery: sent=1," in due.stdout
     (message,) = nudges(fake, "U0ALICE")
-    assert message.text == f"Check-in: how are {alice} going?"
+    assert message.text == f"Check-in: how is {alice} going?"
     assert nudges(fake, "U0CAROL") == []  # 13:30 in Kolkata: her first slot is next Monday
 
     again = run_cli("tick", "--now", "2026-03-02T08:00Z", env=env)

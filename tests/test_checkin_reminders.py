@@ -27,7 +27,7 @@ def test_one_reminder_after_24_working_hours_then_missed_at_the_next_slot(rig: R
     assert reminders(rig.fake, "U0ALICE") == []
     rig.tick(berlin(9))
     (reminder,) = reminders(rig.fake, "U0ALICE")
-    assert reminder.text == f"Reminder: how are {key} going?"
+    assert reminder.text == f"Reminder: how is {key} going?"
     assert "I asked on Fri 06 Mar 2026 09:00 and haven't heard back yet" in reminder.visible
     assert "On track" in reminder.visible  # it can be answered right there
     for at in (berlin(9, 9, 1), berlin(10), berlin(12)):

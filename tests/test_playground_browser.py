@@ -53,6 +53,7 @@ def test_a_visitor_follows_a_request_from_intake_to_the_digest(tour: Tour) -> No
     assert "REQ-6 Partner API for resellers" in seen["level 1"]
     assert "waits on REQ-3 Rate-limit the public API per customer" in seen["level 1"]
     assert "stalled" in seen["level 1"]
+    assert "A stalled dependency needs you" in seen["level 2"]
     assert "Level 3" in seen["governance"] and "Acknowledge" in seen["governance"]
     assert "Acknowledged by @kenji" in tour.acknowledge()
 

@@ -163,6 +163,11 @@ def item_blocks(item: SlotItem, tz: ZoneInfo) -> list[Block]:
     return blocks
 
 
+def _how(items: list[SlotItem]) -> str:
+    """The notification's question: "how is REQ-1 going?", "how are REQ-1 and REQ-2 going?"."""
+    return f"how {'is' if len(items) == 1 else 'are'} {_keys(items)} going?"
+
+
 def _keys(items: list[SlotItem]) -> str:
     keys = [mrkdwn.escape(i.initiative_key) for i in items]
     if len(keys) > 5:
@@ -181,10 +186,10 @@ def slot_message(message: SlotMessage, *, reminder: bool = False) -> tuple[str, 
     open_items = [i for i in message.items if i.answerable]
     slot = when(message.slot_at, tz)
     if reminder:
-        text = f"Reminder: how are {_keys(open_items or message.items)} going?"
+        text = f"Reminder: {_how(open_items or message.items)}"
         intro = f":bell: *Reminder:* I asked on {slot} and haven't heard back yet. How is it going?"
     else:
-        text = f"Check-in: how are {_keys(message.items)} going?"
+        text = f"Check-in: {_how(message.items)}"
         intro = f":wave: *Time for a check-in* ({slot}). How is it going?"
     if not open_items:
         thanks = " Thank you!" if any(i.status == CheckinStatus.ANSWERED for i in message.items) else ""
