@@ -57,6 +57,7 @@ class Message:
     thread_ts: str | None
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier versions (chat.update)
     files: list[dict[str, Any]] = field(default_factory=list)  # a file share: the files it shows
+    user: str | None = None  # a person's message (None: the bot's)
 
     @property
     def visible(self) -> str:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.localslack.records import Message
 from bot.localslack.sender import SlackHTTP
 from bot.localslack.server import LocalSlack
 
@@ -78,8 +79,11 @@ class Playground:
     def command(self, user_id: str, conversation: str, text: str) -> None:
         """What `user_id` typed into the composer of `conversation`: a slash command."""
         words = text.strip().split(maxsplit=1)
-        if not words or not words[0].startswith("/"):
-            raise PlaygroundError("Throughline listens to slash commands here: try /request or /initiative")
+        if not words:
+            return
+        if not words[0].startswith("/"):
+            self.say(user_id, conversation, text.strip())
+            return
         name, rest = words[0].lower(), words[1] if len(words) > 1 else ""
         if name not in COMMANDS:
             raise PlaygroundError(f"{name} is not a command of this app; try {', '.join(COMMANDS)}")
@@ -105,6 +109,17 @@ class Playground:
         reply = self.sender.post_form(fields)
         self._show_ack(reply, user_id, channel)
         self.settle()
+
+    def say(self, user_id: str, conversation: str, text: str) -> None:
+        """A plain message from `user_id`, stored as Slack stores it (`&`, `<`, `>` escaped), so
+        that its ⋯ menu can turn it into a request."""
+        channel = self._context(conversation)
+        if channel[:1] == "D":
+            raise PlaygroundError("Throughline's messages tab is read-only: use a slash command here")
+        escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        with self.slack._lock:
+            message = Message(channel, self.slack._next_ts(), escaped, None, None, None, user=user_id)
+            self.slack.messages.setdefault(channel, []).append(message)
 
     def _escape_mentions(self, text: str) -> str:
         by_name = {p.name.lower(): p for p in self.people}
@@ -154,7 +169,12 @@ class Playground:
             action_ts=f"{time.time():.6f}",
             channel={"id": channel, "name": self._channel_name(channel)},
             message_ts=message.ts,
-            message={"type": "message", "user": "U0BOT", "ts": message.ts, "text": message.text},
+            message={
+                "type": "message",
+                "user": message.user or "U0BOT",
+                "ts": message.ts,
+                "text": message.text,
+            },
             response_url=self.slack.response_url(user=user_id, channel=channel),
         )
         self.sender.post_payload(payload)

@@ -234,6 +234,7 @@ class PlaygroundWeb:
             "text": message.text,
             "blocks": message.blocks,
             "edited": bool(message.history),
+            "user": message.user,
             "files": [
                 {"name": f["name"], "title": f.get("title") or f["name"], "url": f"/files/{f['id']}"}
                 for f in message.files
