@@ -495,3 +495,21 @@ def test_a_digest_due_on_a_public_holiday_posts_on_the_next_working_day() -> Non
     assert digest_periods.scheduled_period(settings, easter_monday) == digest_periods.scheduled_period(
         settings, datetime(2026, 3, 27, 16, 0, tzinfo=berlin)
     )
+
+
+def test_a_stall_that_began_today_reads_since_today_not_zero_days(db: Database) -> None:
+    with db.session() as session:
+        o1 = f.okr(session, "O1", now=digest_org.at(1, month=1), title="Grow revenue", priority=5)
+        waiter = f.initiative(session, o1, now=digest_org.at(2), number=1, health=Health.ON_TRACK)
+        f.dependency(
+            session,
+            waiter,
+            now=digest_org.at(2),
+            provider_team="Data",
+            stalled_since=digest_org.NOW - timedelta(hours=3),
+            stall_reason="no check-in on the data export",
+        )
+    text = views.as_text(views.render(build(db)).blocks)
+    assert "stalled since today" in text
+    assert "the oldest" not in text and "Stalled:* 1 dependency, since today" in text
+    assert "0 days" not in text
