@@ -246,6 +246,9 @@ def _copy_build_context(into: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    bool(os.environ.get("TEST_DATABASE_URL")), reason="needs no test database: runs in CI's SQLite pass"
+)
 def test_a_plain_install_runs_the_commands_the_image_and_compose_run(tmp_path: Path, fake: FakeSlack) -> None:
     context = tmp_path / "src"
     context.mkdir()
