@@ -1,5 +1,5 @@
 """The `throughline` command: the group (settings, logging) and its commands, one module per group
-of them (serve, digest, db, outbox, okr)."""
+of them (serve, digest, db, outbox, okr, manifest)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 
 import click
 
-from bot.cli import db, demo, digest, okr, outbox, serve
+from bot.cli import db, demo, digest, manifest, okr, outbox, serve
 from bot.cli.command import friendly
 from bot.core.config import load_settings
 
@@ -48,6 +48,7 @@ cli.add_command(db.db)
 cli.add_command(outbox.outbox)
 cli.add_command(okr.okr)
 cli.add_command(demo.demo)
+cli.add_command(manifest.manifest)
 
 
 def main() -> None:
