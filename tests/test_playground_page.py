@@ -107,3 +107,19 @@ def test_an_unknown_person_or_command_is_one_clear_line(page: Page) -> None:
     }
     reply = page.do("command", user=SAM, conv="C0GENERAL", text="/deploy now")
     assert reply["ok"] is False and reply["error"].startswith("/deploy is not a command of this app")
+
+
+def test_another_site_cannot_act_through_the_page(page: Page, demo: DemoRun) -> None:
+    from urllib.error import HTTPError
+
+    body = json.dumps({"user": SAM, "conv": "C0GENERAL", "text": "/request"}).encode()
+    for headers in (
+        {"Content-Type": "text/plain"},
+        {"Content-Type": "application/json", "Origin": "http://evil.test"},
+    ):
+        request = Request(f"{page.url}/api/command", data=body, headers=headers)
+        with pytest.raises(HTTPError) as refused:
+            urlopen(request, timeout=10)
+        assert refused.value.code == 403
+        refused.value.close()
+    assert demo.slack is not None and not demo.slack.modals.get(SAM)

@@ -20,8 +20,10 @@ def demo(port: int, host: str) -> None:
     run = DemoRun(host=host, port=port)
     try:
         url = run.start()
-    except OSError as exc:
+    except BaseException as exc:  # Ctrl-C while it starts, too: nothing is left behind
         run.stop()
+        if not isinstance(exc, OSError):
+            raise
         raise click.ClickException(
             f"could not start the demo on {host}:{port}: {exc.strerror or exc}"
         ) from None

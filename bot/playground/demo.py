@@ -74,7 +74,8 @@ class DemoRun:
         runtime.prepare_database(migrate_now=True)
         app_server = make_server(ThroughlineWSGI(runtime.app, runtime.db), "127.0.0.1", 0, threads=4)
         self._serve(app_server, "demo-app")
-        runtime.start_background(scheduler=False)
+        # no delivery worker and no scheduler: the playground delivers after each thing a person
+        # does (settle) and runs the tick when the clock moves, so what they see is never half-sent
         company.seed(runtime.db, settings.workspace_defaults(), TEAM_ID, self.started_at)
         sender = SlackHTTP(
             f"http://127.0.0.1:{app_server.effective_port}{EVENTS_PATH}",
@@ -117,7 +118,7 @@ class DemoRun:
         self.runtime.tick(at)
 
     def settle(self) -> None:
-        """Deliver everything the app has enqueued (the worker does too; claims keep it once)."""
+        """Deliver everything the app has enqueued, now (the production deliverer, drained)."""
         assert self.runtime is not None
         for _ in range(20):
             if self.runtime.deliverer.drain().handled == 0:

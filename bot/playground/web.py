@@ -52,6 +52,8 @@ class PlaygroundWeb:
                 query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING") or "").items()}
                 return self._json(start_response, self.state(query))
             if method == "POST" and path.startswith("/api/"):
+                if not _same_origin(environ):
+                    return self._plain(start_response, "403 Forbidden", "only this page may act here")
                 body = self._body(environ)
                 with self.playground.lock:
                     result = self.act(path.removeprefix("/api/"), body)
@@ -108,11 +110,18 @@ class PlaygroundWeb:
 
     def _file(self, start_response: Any, file_id: str) -> Iterable[bytes]:
         record = self.playground.slack.files.get(file_id)
-        if record is None or not record.get("content"):
+        if record is None or not record.get("content") or not record.get("completed"):
             return self._plain(start_response, "404 Not Found", "not found")
         data = record["content"]
         kind = mimetypes.guess_type(record["filename"])[0] or "application/octet-stream"
-        start_response("200 OK", [("Content-Type", kind), ("Content-Length", str(len(data)))])
+        headers = [
+            ("Content-Type", kind),
+            ("Content-Length", str(len(data))),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+        if not kind.startswith("image/"):
+            headers.append(("Content-Disposition", "attachment"))
+        start_response("200 OK", headers)
         return [data]
 
     # -- the page --------------------------------------------------------------------------------
@@ -358,3 +367,13 @@ def _wrap(ts: str, conversation: str, html: Markup, *, ephemeral: bool = False) 
         '<button type="button" class="pg-more" data-more title="More actions">⋯</button>'
     )
     return start.format(ts, conversation) + html + Markup("</div>")
+
+
+def _same_origin(environ: dict[str, Any]) -> bool:
+    """A change comes from this page only: JSON (a form or text/plain post from another site
+    cannot send it without a preflight), and no foreign Origin (a page elsewhere in the browser)."""
+    if not (environ.get("CONTENT_TYPE") or "").startswith("application/json"):
+        return False
+    origin = environ.get("HTTP_ORIGIN")
+    host = environ.get("HTTP_HOST") or ""
+    return origin is None or origin in (f"http://{host}", f"https://{host}")
