@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -184,7 +184,10 @@ def insert_ignore(
     return session.execute(statement).first() is not None
 
 
-def skip_locked(statement: sa.Select[Any], session: Session, *, of: Any = None) -> sa.Select[Any]:
+_Select = TypeVar("_Select", bound="sa.Select[*tuple[Any, ...]]")
+
+
+def skip_locked(statement: _Select, session: Session, *, of: Any = None) -> _Select:
     """`FOR UPDATE SKIP LOCKED` on PostgreSQL, so replicas claim different rows; on SQLite the
     single writer lock (BEGIN IMMEDIATE) already serialises claims."""
     if session.get_bind().dialect.name == "postgresql":

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.core import mrkdwn
 from bot.core.config import WorkspaceSettings
+from bot.core.errors import Conflict
 from bot.dependencies import service, views
 from bot.escalation import flows as escalation
 from bot.initiatives.service import provider_people, waiter_person, workspace_today
@@ -223,30 +224,46 @@ def _close(
 
 
 def close_for_closed(
-    session: Session, initiative: Initiative, actor_id: str | None, settings: WorkspaceSettings, now: datetime
+    session: Session,
+    initiative: Initiative,
+    actor_id: str | None,
+    settings: WorkspaceSettings,
+    now: datetime,
+    *,
+    skip_taken: bool = False,
 ) -> int:
     """Close the open dependencies on either side of `initiative`, which has just been cancelled,
     declined or done (the caller authorised that): nobody waits on or for a closed initiative.
     What waits on a done initiative is met; everything else is cancelled. Both sides are told,
-    escalations resolve. Returns how many."""
-    rows = service.open_on_either_side(session, initiative)
+    escalations resolve. A dependency closed meanwhile by someone else is left as it is.
+    `skip_taken` (the tick): rows another transaction holds are left for it. Returns how many
+    this call closed."""
+    rows = service.open_on_either_side(session, initiative, skip_taken=skip_taken)
     done = initiative.state == InitiativeState.DONE
     because = f"{mrkdwn.escape(initiative.key)} " + {
         InitiativeState.DONE: "is done",
         InitiativeState.DECLINED: "was declined",
     }.get(initiative.state, "was cancelled")
+    closed = 0
     for dependency_id, provider_id in rows:
-        _close(
-            session,
-            team_id=initiative.team_id,
-            dependency_id=dependency_id,
-            actor_id=actor_id,
-            settings=settings,
-            now=now,
-            state=DependencyState.MET if done and provider_id == initiative.id else DependencyState.CANCELLED,
-            because=because,
-        )
-    return len(rows)
+        try:
+            _close(
+                session,
+                team_id=initiative.team_id,
+                dependency_id=dependency_id,
+                actor_id=actor_id,
+                settings=settings,
+                now=now,
+                state=DependencyState.MET
+                if done and provider_id == initiative.id
+                else DependencyState.CANCELLED,
+                because=because,
+            )
+        except Conflict:
+            # closed since we read it (service.close refuses before it writes): skip this row only
+            continue
+        closed += 1
+    return closed
 
 
 def mark_met(

@@ -42,5 +42,7 @@ def _close_for_closed_sides(
         if team_id not in cached:
             cached[team_id] = services.workspace(session, team_id)
         initiative = session.get_one(Initiative, initiative_id)
-        done["closed"] += flows.close_for_closed(session, initiative, None, cached[team_id], now)
+        done["closed"] += flows.close_for_closed(
+            session, initiative, None, cached[team_id], now, skip_taken=True
+        )
     return done

@@ -38,6 +38,7 @@ from bot.initiatives.service import (
     workspace_today,
 )
 from storage.aliases import PROVIDER, WAITER
+from storage.db import skip_locked
 from storage.models import (
     OPEN_STATES,
     Dependency,
@@ -308,22 +309,32 @@ def close(
     return Change(dependency, waiter, provider, event_id)
 
 
-def open_on_either_side(session: Session, initiative: Initiative) -> list[tuple[int, int | None]]:
-    """The open dependencies on either side of `initiative`: (id, provider id) each."""
-    rows = session.execute(
-        sa.select(Dependency.id, Dependency.provider_id).where(
+def open_on_either_side(
+    session: Session, initiative: Initiative, *, skip_taken: bool = False
+) -> list[tuple[int, int | None]]:
+    """The open dependencies on either side of `initiative`: (id, provider id) each. `skip_taken`
+    (the tick): claimed, leaving out rows another transaction holds (`FOR UPDATE SKIP LOCKED` on
+    PostgreSQL), so two replicas never wait for, or deadlock on, each other's rows."""
+    statement = (
+        sa.select(Dependency.id, Dependency.provider_id)
+        .where(
             Dependency.team_id == initiative.team_id,
             Dependency.state == DependencyState.OPEN,
             sa.or_(Dependency.waiter_id == initiative.id, Dependency.provider_id == initiative.id),
         )
-    ).all()
+        .order_by(Dependency.id)
+    )
+    if skip_taken:
+        statement = skip_locked(statement, session, of=Dependency)
+    rows = session.execute(statement).all()
     return [(r[0], r[1]) for r in rows]
 
 
 def with_a_closed_side(session: Session, limit: int) -> list[tuple[str, int]]:
     """Open dependencies whose waiter or provider is done, declined or cancelled (closed by a path
     that did not close them, or before that path did): (team id, the closed initiative's id), each
-    initiative once, at most `limit` rows read."""
+    initiative once, at most `limit` rows read. The rows are claimed (`FOR UPDATE SKIP LOCKED` on
+    PostgreSQL), so replicas ticking at once take different ones."""
     closed = (InitiativeState.DONE, InitiativeState.DECLINED, InitiativeState.CANCELLED)
     statement = (
         sa.select(Dependency.team_id, WAITER.id, WAITER.state, PROVIDER.id)
@@ -337,7 +348,8 @@ def with_a_closed_side(session: Session, limit: int) -> list[tuple[str, int]]:
     )
     found: list[tuple[str, int]] = []
     seen: set[int] = set()
-    for team_id, waiter_id, waiter_state, provider_id in session.execute(statement).all():
+    claimed = skip_locked(statement, session, of=Dependency)
+    for team_id, waiter_id, waiter_state, provider_id in session.execute(claimed).all():
         initiative_id = waiter_id if waiter_state in closed else provider_id
         if initiative_id in seen:
             continue

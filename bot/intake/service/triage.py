@@ -95,9 +95,19 @@ def _proposed(
     actor_id: str,
     settings: WorkspaceSettings,
     action: Action,
+    *,
+    decide: bool = False,
 ) -> Initiative:
-    """The request, if `actor_id` may take `action` on it and it is still waiting for triage."""
-    initiative = session.get(Initiative, initiative_id)
+    """The request, if `actor_id` may take `action` on it and it is still waiting for triage.
+
+    `decide`: the caller is about to accept or decline it, so the row is locked (FOR UPDATE) and read
+    afresh: of two decisions at once the second waits for the first to commit, then sees it and is
+    told who decided (Conflict) instead of deciding again. SQLite's one writer already serialises."""
+    initiative = (
+        session.get(Initiative, initiative_id, with_for_update=True, populate_existing=True)
+        if decide
+        else session.get(Initiative, initiative_id)
+    )
     if initiative is None or initiative.team_id != team_id:
         raise NotFound("That request doesn't exist (any more).")
     authz.require(action, actor_id, settings, initiative_subject(session, initiative))
@@ -154,7 +164,7 @@ def accept(
     already), InvalidFields keyed by `AcceptBlock`. (`flows.accept` tells the requester and the
     owner, and edits the triage post in place to show the decision and who made it.)
     """
-    initiative = _proposed(session, team_id, initiative_id, actor_id, settings, Action.TRIAGE)
+    initiative = _proposed(session, team_id, initiative_id, actor_id, settings, Action.TRIAGE, decide=True)
     errors: dict[str, str] = {}
     if not owner_id:
         errors[AcceptBlock.OWNER] = "Pick the person accountable for it."
@@ -205,7 +215,7 @@ def decline(
     """Record who declined a proposed request, when and why; `flows.decline` then closes it (the
     one close of an initiative) and tells the requester. Returns the request and the reason,
     cleaned. Raises NotFound, NotAllowed, Conflict, Invalid (no reason, on `DeclineBlock.REASON`)."""
-    initiative = _proposed(session, team_id, initiative_id, actor_id, settings, Action.TRIAGE)
+    initiative = _proposed(session, team_id, initiative_id, actor_id, settings, Action.TRIAGE, decide=True)
     reason = _note(reason, DeclineBlock.REASON, "Say why, so the requester can do something with it.")
     initiative.decline_reason = reason
     initiative.decided_by = actor_id
