@@ -81,12 +81,19 @@ class Runtime:
         try:
             if should_migrate:
                 migrate.upgrade(self.db.engine)
-            elif not migrate.is_current(self.db.engine):
+            elif (current := migrate.current_revision(self.db.engine)) is None:
                 raise ConfigError(
-                    f"the database is at schema revision {migrate.current_revision(self.db.engine)} but "
-                    f"this Throughline needs {migrate.head_revision()}: run `throughline db upgrade` "
+                    "the database has no Throughline schema yet (THROUGHLINE_MIGRATE_ON_START is off): "
+                    "run `throughline db upgrade` to create it (or set THROUGHLINE_MIGRATE_ON_START=true)"
+                )
+            elif current != migrate.head_revision():
+                raise ConfigError(
+                    f"the database is at schema revision {current} but this Throughline needs "
+                    f"{migrate.head_revision()}: run `throughline db upgrade` "
                     "(or set THROUGHLINE_MIGRATE_ON_START=true)"
                 )
+        except migrate.NotThroughline as exc:
+            raise ConfigError(f"DATABASE_URL: {exc}") from None
         except OperationalError as exc:
             raise ConfigError(f"DATABASE_URL: cannot reach the database ({_first_line(exc)})") from None
 
