@@ -238,3 +238,77 @@ def test_escalation_levels_out_of_order_stop_the_command_in_one_line(tmp_path: P
     env = {"THROUGHLINE_ESCALATE_LEVEL2_DAYS": "9", "THROUGHLINE_ESCALATE_LEVEL3_DAYS": "3"}
     line = one_line(run_cli("tick", env=env, cwd=tmp_path))
     assert line.startswith("throughline: error: THROUGHLINE_ESCALATE_LEVEL3_DAYS (3) must be more than")
+
+
+def test_serve_starts_without_slack_says_so_and_becomes_ready_when_slack_appears(
+    tmp_path: Path, fake: FakeSlack, database_url: str
+) -> None:
+    from urllib.parse import urlsplit
+
+    from tests.tcpproxy import TcpProxy
+
+    target = urlsplit(fake.url)
+    proxy = TcpProxy("127.0.0.1", int(target.port or 0))  # not started: its port refuses connections
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": f"http://127.0.0.1:{proxy.port}/api/",
+        "DATABASE_URL": database_url,
+        "THROUGHLINE_LOG_LEVEL": "WARNING",
+    }
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "serve",
+                "--no-scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=clean_env(env),
+            cwd=ROOT,
+            stdout=out,
+            stderr=out,
+        )
+
+    def get(path: str) -> tuple[int, dict[str, object]]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def wait(predicate: object, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            try:
+                if predicate():  # type: ignore[operator]
+                    return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            time.sleep(0.2)
+        raise AssertionError(log.read_text())
+
+    try:
+        wait(lambda: get("/livez")[0] == 200)
+        status, body = get("/readyz")
+        assert status == 503 and "cannot reach Slack" in str(body["not_ready"]["slack"])  # type: ignore[index]
+        assert get("/healthz")[0] == 200
+        wait(lambda: "Slack" in log.read_text())
+        lines = [line for line in log.read_text().splitlines() if "Slack" in line]
+        assert len(lines) == 1 and lines[0].startswith("throughline: cannot reach Slack at"), lines
+        assert "Traceback" not in log.read_text()
+
+        proxy.start()  # Slack becomes reachable: no restart
+        wait(lambda: get("/readyz") == (200, {"ok": True}))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(15)
+        proxy.cut()
