@@ -16,6 +16,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _ADVISORY_LOCK_ID = 7_240_531_889
 
 
+class NotThroughline(Exception):
+    """The database holds tables but no Throughline schema revision: something else lives there."""
+
+
 def alembic_config(connection: sa.Connection | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -37,11 +41,29 @@ def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
 
 
+def foreign_tables(connection: sa.Connection) -> list[str]:
+    """The tables of a database with no Throughline revision (empty for an empty database, and for
+    one Throughline has migrated)."""
+    if MigrationContext.configure(connection).get_current_revision() is not None:
+        return []
+    return sorted(name for name in sa.inspect(connection).get_table_names() if name != "alembic_version")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision`. Safe to run from several replicas at once on PostgreSQL."""
+    """Bring the schema up to `revision`. Safe to run from several replicas at once on PostgreSQL.
+
+    Raises NotThroughline, changing nothing, when the database has tables but no Throughline
+    revision: a URL pointing at another application's database must not get our tables."""
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+        others = foreign_tables(connection)
+        if others:
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            raise NotThroughline(
+                f"the database holds tables ({shown}) but no Throughline schema; "
+                "point DATABASE_URL at an empty database or at Throughline's own"
+            )
         command.upgrade(alembic_config(connection), revision)
 
 

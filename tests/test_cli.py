@@ -175,3 +175,140 @@ def test_outbox_lists_parked_messages_and_retry_requeues_them(tmp_path: Path, fa
     assert run_cli("tick", env=env).returncode == 0
     assert [m.text for m in fake.posts("C0GONE")] == ["the digest"]
     assert "nothing waiting" in run_cli("outbox", env=env).stdout
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_a_sqlite_url_with_two_slashes_is_one_line(tmp_path: Path) -> None:
+    line = one_line(run_cli("tick", env={"DATABASE_URL": "sqlite://relative.db"}, cwd=tmp_path))
+    assert line.startswith("throughline: error: DATABASE_URL: 'sqlite://relative.db' names no file")
+
+
+def test_commands_on_a_database_never_migrated_say_so_in_one_line(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+    for args in (("outbox",), ("outbox", "retry", "1"), ("okr", "export", "--team", "T0FAKE")):
+        line = one_line(run_cli(*args, env=env, cwd=tmp_path))
+        assert line.startswith(
+            "throughline: error: DATABASE_URL: the database has no Throughline schema yet"
+        ), args
+        assert "no such table" in line and line.endswith("`throughline db upgrade` creates it")
+
+
+def test_a_missing_file_argument_is_one_line(tmp_path: Path) -> None:
+    line = one_line(run_cli("okr", "import", "nope.csv", cwd=tmp_path))
+    assert line == (
+        "throughline: error: Invalid value for 'FILE': File 'nope.csv' does not exist. "
+        "(see `throughline okr import --help`)"
+    )
+    line = one_line(run_cli("okr", "import", cwd=tmp_path))
+    assert line == "throughline: error: Missing argument 'FILE'. (see `throughline okr import --help`)"
+
+
+def test_tick_refuses_a_database_that_holds_something_else(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    line = one_line(run_cli("tick", env={"DATABASE_URL": f"sqlite:///{path}"}, cwd=tmp_path))
+    assert line == (
+        "throughline: error: DATABASE_URL: the database holds tables (invoices) but no Throughline "
+        "schema; point DATABASE_URL at an empty database or at Throughline's own"
+    )
+    with sqlite3.connect(path) as connection:
+        tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"invoices"}
+
+
+def test_migrate_on_start_off_on_an_empty_database_says_how_to_create_the_schema(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}", "THROUGHLINE_MIGRATE_ON_START": "false"}
+    line = one_line(run_cli("tick", env=env, cwd=tmp_path))
+    assert "None" not in line
+    assert line.startswith("throughline: error: the database has no Throughline schema yet")
+    assert "`throughline db upgrade`" in line
+
+
+def test_escalation_levels_out_of_order_stop_the_command_in_one_line(tmp_path: Path) -> None:
+    env = {"THROUGHLINE_ESCALATE_LEVEL2_DAYS": "9", "THROUGHLINE_ESCALATE_LEVEL3_DAYS": "3"}
+    line = one_line(run_cli("tick", env=env, cwd=tmp_path))
+    assert line.startswith("throughline: error: THROUGHLINE_ESCALATE_LEVEL3_DAYS (3) must be more than")
+
+
+def test_serve_starts_without_slack_says_so_and_becomes_ready_when_slack_appears(
+    tmp_path: Path, fake: FakeSlack, database_url: str
+) -> None:
+    from urllib.parse import urlsplit
+
+    from tests.tcpproxy import TcpProxy
+
+    target = urlsplit(fake.url)
+    proxy = TcpProxy("127.0.0.1", int(target.port or 0))  # not started: its port refuses connections
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": f"http://127.0.0.1:{proxy.port}/api/",
+        "DATABASE_URL": database_url,
+        "THROUGHLINE_LOG_LEVEL": "WARNING",
+    }
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "serve",
+                "--no-scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=clean_env(env),
+            cwd=ROOT,
+            stdout=out,
+            stderr=out,
+        )
+
+    def get(path: str) -> tuple[int, dict[str, object]]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def wait(predicate: object, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            try:
+                if predicate():  # type: ignore[operator]
+                    return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            time.sleep(0.2)
+        raise AssertionError(log.read_text())
+
+    try:
+        wait(lambda: get("/livez")[0] == 200)
+        status, body = get("/readyz")
+        assert status == 503 and "cannot reach Slack" in str(body["not_ready"]["slack"])  # type: ignore[index]
+        assert get("/healthz")[0] == 200
+        wait(lambda: "Slack" in log.read_text())
+        lines = [line for line in log.read_text().splitlines() if "Slack" in line]
+        assert len(lines) == 1 and lines[0].startswith("throughline: cannot reach Slack at"), lines
+        assert "Traceback" not in log.read_text()
+
+        proxy.start()  # Slack becomes reachable: no restart
+        wait(lambda: get("/readyz") == (200, {"ok": True}))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(15)
+        proxy.cut()

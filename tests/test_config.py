@@ -176,3 +176,26 @@ def test_the_example_config_names_every_setting_and_its_defaults_load(env, tmp_p
     path.write_text("\n".join(line for line in settings_lines if not line.endswith('= ""')) + "\n")
     env.setenv("THROUGHLINE_CONFIG", str(path))
     assert load_settings() == Settings()
+
+
+def test_level_2_at_or_after_level_3_is_refused_at_load(env) -> None:
+    env.setenv("THROUGHLINE_ESCALATE_LEVEL2_DAYS", "6")
+    env.setenv("THROUGHLINE_ESCALATE_LEVEL3_DAYS", "4")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        "THROUGHLINE_ESCALATE_LEVEL3_DAYS (4) must be more than THROUGHLINE_ESCALATE_LEVEL2_DAYS (6): "
+        "level 3 comes after level 2 (both count business days from the stall)"
+    )
+    env.setenv("THROUGHLINE_ESCALATE_LEVEL3_DAYS", "6")
+    with pytest.raises(ConfigError, match="must be more than"):
+        load_settings()
+
+
+def test_saved_overrides_still_validate_on_the_defaults() -> None:
+    # a workspace's overrides are checked by the App Home form; applying them must not raise
+    defaults = load_settings().workspace_defaults()
+    assert (
+        defaults.with_overrides({"escalate_level2_days": 3, "escalate_level3_days": 8}).escalate_level3_days
+        == 8
+    )

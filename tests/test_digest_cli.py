@@ -130,3 +130,31 @@ def test_digest_without_a_channel_or_a_workspace_says_what_is_missing(
 def test_help_lists_the_digest_command() -> None:
     result = run_cli("--help")
     assert result.returncode == 0 and "  digest " in result.stdout
+
+
+def test_no_digest_due_says_when_the_next_one_is_posted(tmp_path: Path, fake: FakeSlack) -> None:
+    # the workspace appeared on Monday 2 March: Friday 27 February's period is not its to post
+    url = seeded_database(tmp_path)
+    result = run_cli("digest", "--now", "2026-03-04T10:00Z", env=environment(url, fake))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        f"{TEAM_ID}: no digest is due yet: the period to Fri 27 Feb 2026 16:00 (Europe/Berlin) ended "
+        "before Throughline first heard from this workspace; the next digest is posted "
+        "Fri 6 Mar 2026 16:00 (Europe/Berlin)"
+    )
+    assert fake.posts("C0DIGEST") == []
+
+
+def test_a_preview_with_no_workspace_says_what_that_means_and_what_to_do(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    database = Database(empty)
+    migrate.upgrade(database.engine)
+    database.dispose()
+    result = run_cli("digest", "--preview", env=environment(empty, fake))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "the first time it hears from Slack" in lines[0]
+    assert "`throughline run` or `throughline serve`" in lines[0] and "--team" in lines[0]

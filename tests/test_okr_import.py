@@ -236,3 +236,32 @@ def test_the_readme_shows_the_sample_file_as_shipped() -> None:
     readme = (ROOT / "README.md").read_text()
     shown = readme.split("```csv\n", 1)[1].split("```", 1)[0]
     assert shown == (ROOT / "examples" / "okrs.csv").read_text()
+
+
+def test_a_dry_run_with_slack_unreachable_checks_the_file_first_and_names_the_owners_not_checked(
+    fake: FakeSlack, database_url: str, tmp_path: Path
+) -> None:
+    from tests.processes import free_port
+
+    path = write(
+        tmp_path,
+        "okrs.csv",
+        f"{HEADER}\nO1,Grow,,alice@example.com,2026-Q1,,9,,,,\nO2,Keep,,U0BOB,Q1 2026,,,,,,\n",
+    )
+    unreachable = {**env(fake, database_url), "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/"}
+    result = run_cli("okr", "import", "--dry-run", str(path), env=unreachable)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[:2] == [
+        'line 2: priority "9" should be a whole number from 1 (low) to 5 (highest)',
+        'line 3: period "Q1 2026" should look like 2026-Q1, 2026-H2, 2026-03 or 2026',
+    ]
+    assert len(lines) == 3
+    assert lines[2].startswith(
+        "throughline: error: okrs.csv: 2 error(s) in the file; "
+        "owners not checked (U0BOB, alice@example.com): SLACK_API_URL: cannot reach Slack"
+    )
+    assert lines[2].endswith("nothing was imported")
+    assert registry(database_url) == {}

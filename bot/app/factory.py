@@ -6,22 +6,36 @@ import logging
 from concurrent.futures import Executor
 
 from slack_bolt import App
+from slack_sdk import WebClient
 
+from bot.app.readiness import SlackIdentity
 from bot.core.services import Services
 from bot.slack.registration import register_all
 
+NO_SLACK = "Throughline cannot reach Slack's API just now, so it could not do that; try again in a minute."
 
-def create_app(services: Services, *, listener_executor: Executor | None = None) -> App:
+
+def create_app(
+    services: Services, identity: SlackIdentity, *, listener_executor: Executor | None = None
+) -> App:
     """A bolt App wired to `services` (the process's one database, clock, Slack client and
     delivery kick), talking to Slack (or the fake) at `services.settings.slack_api_url`.
 
     Listeners run in the request's thread and Slack gets the answer when they return
     (`process_before_response`): each is fast (the database, at most one Slack call).
+
+    The bot's identity comes from `identity` (auth.test asked when Slack first answers, not when
+    the App is built), so the App starts, and answers, without Slack.
     """
     settings = services.settings
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    base = services.client
     app = App(
-        client=services.client,
+        # bolt takes the token from `authorize`; each request gets a copy of this client with it
+        client=WebClient(base_url=base.base_url, timeout=base.timeout, retry_handlers=base.retry_handlers),
+        # bolt answers None with `user_facing_authorize_error_message` (its typing says otherwise)
+        authorize=lambda context: identity.authorize(context),  # type: ignore[arg-type,return-value]
+        user_facing_authorize_error_message=NO_SLACK,
         signing_secret=signing_secret,
         # a listener runs to its end in the request's own thread, and the answer goes back then:
         # no hand-off to a pool and no 10 ms polling for ack(); every listener here finishes in

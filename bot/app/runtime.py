@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -13,6 +15,7 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import OperationalError
 
 from bot.app.factory import create_app
+from bot.app.readiness import SlackIdentity, SlackRefused
 from bot.app.tick import TickReport, tick
 from bot.core.clock import Clock, SystemClock
 from bot.core.config import ConfigError, Settings
@@ -54,11 +57,39 @@ class Runtime:
         )
         self._listener_executor = listener_executor
         self._scheduler: Any = None
+        self.identity = SlackIdentity(self.client)
+        self._stopping = threading.Event()
 
     @cached_property
     def app(self) -> App:
-        """The bolt app (built on first use: it checks the token with auth.test)."""
-        return create_app(self.services, listener_executor=self._listener_executor)
+        """The bolt app, built on first use. It asks Slack who the bot is (auth.test) once, and
+        is built without the answer when Slack cannot be reached (see `wait_for_slack`)."""
+        if self.settings.slack_bot_token is not None:
+            try:
+                self.identity.check()
+            except SlackRefused as exc:
+                raise ConfigError(str(exc)) from None
+        return create_app(self.services, self.identity, listener_executor=self._listener_executor)
+
+    def wait_for_slack(self, say: Callable[[str], None]) -> None:
+        """When Slack has not answered yet: say so in one line and keep asking, with backoff, in
+        the background until it does (or the process stops)."""
+        if self.identity.ready:
+            return
+        threading.Thread(
+            target=self.identity.keep_trying, args=(self._stopping, say), name="slack-identity", daemon=True
+        ).start()
+
+    def readiness(self) -> tuple[bool, dict[str, str]]:
+        """Ready when Slack has answered auth.test and the database answers; else why not."""
+        reasons: dict[str, str] = {}
+        if not self.identity.ready:
+            reasons["slack"] = self.identity.problem
+        try:
+            self.db.ping()
+        except Exception as exc:
+            reasons["database"] = f"the database does not answer ({_first_line(exc)})"
+        return not reasons, reasons
 
     def socket_mode_handler(self, *, ping_interval: float = 10) -> Any:
         """The Socket Mode connection for `throughline run`: reconnects by itself after a drop
@@ -81,12 +112,19 @@ class Runtime:
         try:
             if should_migrate:
                 migrate.upgrade(self.db.engine)
-            elif not migrate.is_current(self.db.engine):
+            elif (current := migrate.current_revision(self.db.engine)) is None:
                 raise ConfigError(
-                    f"the database is at schema revision {migrate.current_revision(self.db.engine)} but "
-                    f"this Throughline needs {migrate.head_revision()}: run `throughline db upgrade` "
+                    "the database has no Throughline schema yet (THROUGHLINE_MIGRATE_ON_START is off): "
+                    "run `throughline db upgrade` to create it (or set THROUGHLINE_MIGRATE_ON_START=true)"
+                )
+            elif current != migrate.head_revision():
+                raise ConfigError(
+                    f"the database is at schema revision {current} but this Throughline needs "
+                    f"{migrate.head_revision()}: run `throughline db upgrade` "
                     "(or set THROUGHLINE_MIGRATE_ON_START=true)"
                 )
+        except migrate.NotThroughline as exc:
+            raise ConfigError(f"DATABASE_URL: {exc}") from None
         except OperationalError as exc:
             raise ConfigError(f"DATABASE_URL: cannot reach the database ({_first_line(exc)})") from None
 
@@ -103,6 +141,7 @@ class Runtime:
             )
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
         self.worker.stop()

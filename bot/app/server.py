@@ -82,15 +82,22 @@ class _GuardedHandler(SlackRequestHandler):
 
 class ThroughlineWSGI:
     """`POST /slack/events` for commands, interactivity, options and events (signed, 5-minute
-    replay window: bolt answers 401 otherwise); `GET /healthz` answers 200 if the database does."""
+    replay window: bolt answers 401 otherwise); `GET /healthz` answers 200 if the database does;
+    `GET /livez` 200 while the process runs; `GET /readyz` 200 once `readiness` says ready (Slack
+    and the database answer), else 503 with the reasons."""
 
-    def __init__(self, app: App, db: Database) -> None:
+    def __init__(
+        self, app: App, db: Database, readiness: Callable[[], tuple[bool, dict[str, str]]] | None = None
+    ) -> None:
         self.slack = _GuardedHandler(app, path=EVENTS_PATH)
         self.db = db
+        self.readiness = readiness
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return self._health(start_response)
+        if environ.get("PATH_INFO") in PROBES and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return PROBES[environ["PATH_INFO"]](self, start_response)
         if environ.get("REQUEST_METHOD") == "POST":
             try:
                 body = read_body(environ)
@@ -99,6 +106,15 @@ class ThroughlineWSGI:
             # bolt reads CONTENT_LENGTH bytes from wsgi.input: hand it the bytes already read
             environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
         return self.slack(environ, start_response)
+
+    def _live(self, start_response: Any) -> Iterable[bytes]:
+        return _json(start_response, "200 OK", {"ok": True})
+
+    def _ready(self, start_response: Any) -> Iterable[bytes]:
+        ready, reasons = self.readiness() if self.readiness is not None else (True, {})
+        if ready:
+            return _json(start_response, "200 OK", {"ok": True})
+        return _json(start_response, "503 Service Unavailable", {"ok": False, "not_ready": reasons})
 
     def _health(self, start_response: Any) -> Iterable[bytes]:
         try:
@@ -117,6 +133,18 @@ def _plain(start_response: Any, status: str, text: str) -> Iterable[bytes]:
     data = text.encode()
     headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(data)))]
     start_response(status, headers)
+    return [data]
+
+
+PROBES: dict[str, Callable[[ThroughlineWSGI, Any], Iterable[bytes]]] = {
+    "/livez": ThroughlineWSGI._live,
+    "/readyz": ThroughlineWSGI._ready,
+}
+
+
+def _json(start_response: Any, status: str, body: dict[str, Any]) -> Iterable[bytes]:
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
     return [data]
 
 

@@ -4,6 +4,7 @@ of them (serve, digest, db, outbox, okr, manifest)."""
 from __future__ import annotations
 
 import logging
+import sys
 
 import click
 
@@ -20,6 +21,9 @@ def _setup_logging(level: str) -> None:
     quiet = max(logging.WARNING, getattr(logging, level, logging.INFO))
     for name in ("slack_bolt", "alembic", "apscheduler", "waitress"):
         logging.getLogger(name).setLevel(quiet)
+    # slack_sdk logs every refused connection at ERROR before raising; the caller says it once
+    if level != "DEBUG":
+        logging.getLogger("slack_sdk.web.base_client").setLevel(logging.CRITICAL)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,4 +56,18 @@ cli.add_command(manifest.manifest)
 
 
 def main() -> None:
-    cli(obj={})
+    """The `throughline` command. A usage error (a missing or unreadable argument, an unknown
+    option) is one line naming the command's --help, not click's usage block."""
+    try:
+        code = cli.main(obj={}, prog_name="throughline", standalone_mode=False)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "throughline"
+        click.echo(f"throughline: error: {exc.format_message()} (see `{where} --help`)", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"throughline: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("throughline: aborted", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot.core.clock import Clock, FixedClock, SystemClock, parse_instant
 from bot.core.config import ConfigError, Settings
@@ -34,8 +35,23 @@ def friendly(func: F) -> F:
             fail(str(exc))
         except BoltError as exc:
             fail(f"Slack refused to start the app: {exc}. Check SLACK_BOT_TOKEN and SLACK_API_URL.")
+        except (OperationalError, ProgrammingError) as exc:
+            fail(database_problem(exc))
 
     return wrapper  # type: ignore[return-value]
+
+
+def database_problem(exc: OperationalError | ProgrammingError) -> str:
+    """One line for a database error a command met: no schema yet, or no database to reach."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    # SQLite: "no such table: outbox"; PostgreSQL: 'relation "outbox" does not exist'
+    if "no such table" in first or ("relation" in first and "does not exist" in first):
+        return (
+            f"DATABASE_URL: the database has no Throughline schema yet ({first}); "
+            "`throughline db upgrade` creates it"
+        )
+    return f"DATABASE_URL: cannot reach the database ({first})"
 
 
 def settings_of(ctx: click.Context) -> Settings:

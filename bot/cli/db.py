@@ -29,6 +29,8 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
         before = migrate.current_revision(database.engine)
         migrate.upgrade(database.engine, revision)
         after = migrate.current_revision(database.engine)
+    except migrate.NotThroughline as exc:
+        raise ConfigError(f"DATABASE_URL: {exc}") from None
     except OperationalError as exc:
         raise ConfigError(
             f"DATABASE_URL: cannot reach the database ({str(exc.orig).strip().splitlines()[0]})"

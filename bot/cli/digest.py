@@ -39,8 +39,9 @@ def _digest_teams(session: Any, team_id: str | None) -> list[str]:
     teams = [team_id] if team_id else digest_posting.workspaces(session)
     if not teams:
         fail(
-            "no workspace yet: Throughline creates one when someone first uses it in Slack "
-            "(or name one with --team)",
+            "no workspace yet: Throughline records a workspace the first time it hears from Slack "
+            "there (a slash command, a button, the App Home); start it (`throughline run` or "
+            "`throughline serve`), use it once in Slack, then try again (or name one with --team T0123ABC)",
             code=1,
         )
     return teams
@@ -79,8 +80,10 @@ def _preview_digest(settings: Settings, now: datetime, team_id: str | None) -> N
 
 def _post_digest(settings: Settings, clock: Any, team_id: str | None) -> None:
     from bot.app.runtime import Runtime
+    from bot.core.workspaces import settings_for
     from bot.digest import flows as digest_flows
     from bot.digest import models as digest_models
+    from bot.digest.service import periods as digest_periods
 
     runtime = Runtime(settings, clock=clock)
     try:
@@ -94,8 +97,11 @@ def _post_digest(settings: Settings, clock: Any, team_id: str | None) -> None:
             )
             for team in teams
         ]
-        for result in results:
-            click.echo(_describe_post(result))
+        with runtime.db.read() as session:
+            for result in results:
+                workspace = settings_for(session, result.team_id, runtime.services.defaults)
+                next_at = digest_periods.next_digest_at(workspace, now)
+                click.echo(_describe_post(result, next_at, workspace.timezone))
         delivery = None
         if any(r.outcome is digest_models.Outcome.POSTED for r in results):
             if settings.slack_bot_token is None:
@@ -114,14 +120,13 @@ def _post_digest(settings: Settings, clock: Any, team_id: str | None) -> None:
         sys.exit(1)
 
 
-def _describe_post(result: Any) -> str:
+def _describe_post(result: Any, next_at: datetime, zone_name: str) -> str:
     from bot.digest import models as digest_models
 
     period = result.period
     when = ""
     if period is not None:
-        end = period.end.astimezone(period.tz)
-        when = f" of the period to {end:%a} {end.day} {end:%b %Y %H:%M} ({period.zone_name})"
+        when = f" of the period to {_local(period.end, period.zone_name)} ({period.zone_name})"
     if result.outcome is digest_models.Outcome.POSTED:
         chart = " with its chart" if result.chart else " (without a chart: it could not be drawn)"
         return f"{result.team_id}: digest{when} queued for {result.channel}{chart}"
@@ -129,4 +134,20 @@ def _describe_post(result: Any) -> str:
         return f"{result.team_id}: the digest{when} was posted already; nothing to do"
     if result.outcome is digest_models.Outcome.NO_CHANNEL:
         return f"{result.team_id}: no digest channel is set (THROUGHLINE_DIGEST_CHANNEL); nothing posted"
-    return f"{result.team_id}: no digest is due yet{when}"
+    ended = (
+        f": the period to {_local(period.end, period.zone_name)} ({period.zone_name}) ended before "
+        "Throughline first heard from this workspace"
+        if period is not None
+        else ""
+    )
+    return (
+        f"{result.team_id}: no digest is due yet{ended}; the next digest is posted "
+        f"{_local(next_at, zone_name)} ({zone_name})"
+    )
+
+
+def _local(instant: datetime, zone_name: str) -> str:
+    from bot.core.calendar import zone
+
+    at = instant.astimezone(zone(zone_name))
+    return f"{at:%a} {at.day} {at:%b %Y %H:%M}"

@@ -33,9 +33,10 @@ def _bot_team(client: Any) -> str:
         ) from None
 
 
-def _slack_users(client: Any, references: set[str]) -> dict[str, str | None]:
+def _slack_users(client: Any, references: set[str]) -> tuple[dict[str, str | None], str | None]:
     """Each owner reference (user id, or email) -> the Slack user id, or None if Slack has no such
-    (active) user. users.info for ids, users.lookupByEmail for emails."""
+    (active) user. users.info for ids, users.lookupByEmail for emails. The second value says why
+    the owners could not be checked (Slack unreachable), or is None when they were."""
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     found: dict[str, str | None] = {}
@@ -56,8 +57,45 @@ def _slack_users(client: Any, references: set[str]) -> dict[str, str | None]:
                     "(users:read, users:read.email)"
                 ) from None
         except (SlackClientError, OSError) as exc:
-            raise ConfigError(f"SLACK_API_URL: cannot reach Slack ({exc})") from None
-    return found
+            return found, f"SLACK_API_URL: cannot reach Slack ({_first_line(exc)})"
+    return found, None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def okrs_posting_teams(session: Any) -> list[str]:
+    """The workspaces the database knows."""
+    import sqlalchemy as sa
+
+    from storage.models import Workspace
+
+    return list(session.scalars(sa.select(Workspace.team_id).order_by(Workspace.id)))
+
+
+def _team_of(client: Any, known: list[str]) -> tuple[str, str | None]:
+    """The bot token's workspace, and None. When Slack cannot be reached: the database's only
+    workspace (on a fresh database, none: the file is still checked against itself) and why."""
+    try:
+        return _bot_team(client), None
+    except ConfigError as exc:
+        if len(known) > 1 or not _unreachable(client):
+            raise
+        return (known[0] if known else ""), str(exc).split("; or name")[0]
+
+
+def _unreachable(client: Any) -> bool:
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    try:
+        client.api_test()
+    except SlackApiError:
+        return False
+    except (SlackClientError, OSError):
+        return True
+    return False
 
 
 @okr.command("import")
@@ -94,16 +132,36 @@ def okr_import(ctx: click.Context, file: Path, dry_run: bool, team: str | None) 
     runtime = Runtime(settings)
     try:
         runtime.prepare_database()
-        team_id = team or _bot_team(runtime.client)
-        owners = _slack_users(runtime.client, okrs_rows.owners_to_resolve(rows))
         now = SystemClock().now()
         with runtime.db.session() as session:
+            team_id, no_slack = (
+                (team, None) if team else _team_of(runtime.client, okrs_posting_teams(session))
+            )
             today = okrs_reading.today_in(settings_for(session, team_id, settings.workspace_defaults()), now)
-            planned = okrs_plan.plan(session, team_id, rows, owners, today)
-            if planned.ok and not dry_run:
-                okrs_plan.apply(session, planned, now)
+            references = okrs_rows.owners_to_resolve(rows)
+            # everything local first (priorities, periods, keys, parents), as if every owner exists:
+            # a wrong row must not hide behind Slack being unreachable
+            local = okrs_plan.plan(session, team_id, rows, {ref: ref for ref in references}, today)
+            owners, unchecked = (
+                _slack_users(runtime.client, references) if no_slack is None else ({}, no_slack)
+            )
+            if unchecked is not None:
+                planned = local
+            else:
+                planned = okrs_plan.plan(session, team_id, rows, owners, today)
+                if planned.ok and not dry_run:
+                    okrs_plan.apply(session, planned, now)
     finally:
         runtime.stop()
+    if unchecked is not None:
+        for row_error in local.errors:
+            click.echo(str(row_error), err=True)
+        shown = f"owners not checked ({', '.join(sorted(references))})" if references else "not checked"
+        fail(
+            f"{file.name}: {len(local.errors)} error(s) in the file; {shown}: {unchecked}; "
+            "nothing was imported",
+            code=1,
+        )
     if not planned.ok:
         for row_error in planned.errors:
             click.echo(str(row_error), err=True)

@@ -29,6 +29,38 @@ def wait_for_signal(stop: Callable[[], None]) -> threading.Event:
     return done
 
 
+def say(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def connect_with_backoff(connect: Callable[[], None], done: threading.Event) -> bool:
+    """Open the Socket Mode connection, retrying with backoff (one line the first time) while Slack
+    cannot be reached; False if the process was stopped first. A refusal (a bad token) stops."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.app.readiness import BACKOFF, unreachable
+    from bot.core.config import ConfigError
+
+    attempt = 0
+    while not done.is_set():
+        try:
+            connect()
+            return True
+        except SlackApiError as exc:
+            raise ConfigError(
+                f"SLACK_APP_TOKEN: Slack answered apps.connections.open with {exc.response.get('error')}"
+            ) from None
+        except (SlackClientError, OSError) as exc:
+            if attempt == 0:
+                say(
+                    f"throughline: cannot open the Socket Mode connection ({unreachable(exc)}); "
+                    "retrying with backoff"
+                )
+            done.wait(BACKOFF[min(attempt, len(BACKOFF) - 1)])
+            attempt += 1
+    return False
+
+
 @click.command()
 @click.option("--no-scheduler", is_flag=True, help="Don't run the per-minute tick in this process.")
 @click.pass_context
@@ -50,8 +82,9 @@ def run(ctx: click.Context, no_scheduler: bool) -> None:
         runtime.stop()
 
     done = wait_for_signal(stop)
-    handler.connect()
-    click.echo("throughline: connected to Slack in Socket Mode; Ctrl-C stops.", err=True)
+    runtime.wait_for_slack(say)
+    if connect_with_backoff(handler.connect, done):
+        click.echo("throughline: connected to Slack in Socket Mode; Ctrl-C stops.", err=True)
     done.wait()
 
 
@@ -72,12 +105,13 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_scheduler: 
     runtime = Runtime(settings)
     runtime.prepare_database()
     server = make_server(
-        ThroughlineWSGI(runtime.app, runtime.db),
+        ThroughlineWSGI(runtime.app, runtime.db, runtime.readiness),
         host or settings.host,
         port or settings.port,
         settings.server_threads,
     )
     runtime.start_background(scheduler=not no_scheduler)
+    runtime.wait_for_slack(say)
 
     def stop() -> None:
         server.close()

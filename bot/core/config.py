@@ -30,6 +30,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -262,6 +263,17 @@ class Settings(WorkspaceSettings, BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
 
+    @model_validator(mode="after")
+    def _ladder_in_order(self) -> Settings:
+        # only at load: the App Home form checks a workspace's own overrides with its own message
+        if self.escalate_level3_days <= self.escalate_level2_days:
+            raise ValueError(
+                f"{setting_name('escalate_level3_days')} ({self.escalate_level3_days}) must be more than "
+                f"{setting_name('escalate_level2_days')} ({self.escalate_level2_days}): level 3 comes "
+                "after level 2 (both count business days from the stall)"
+            )
+        return self
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _log_level(cls, value: Any) -> Any:
@@ -359,8 +371,11 @@ def describe_validation_error(error: ValidationError) -> str:
     """One line per bad setting: `THROUGHLINE_TIMEZONE: 'Mars/Base' is not an IANA time zone ...`."""
     lines = []
     for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else "settings"
         message = item["msg"].removeprefix("Value error, ")
+        if not item["loc"]:  # a rule across settings names them itself
+            lines.append(message)
+            continue
+        field = str(item["loc"][0])
         value = item.get("input")
         if item["type"] in (
             "int_parsing",
