@@ -364,6 +364,9 @@ class Outbox(Base):
     next_attempt_at: Mapped[datetime]
     claimed_until: Mapped[datetime | None]
     claim_token: Mapped[str | None] = mapped_column(CleanString(32))  # which deliverer holds the lease
+    # Slack may have it: a send ended ambiguously (5xx, timeout, dropped connection) or a lease ran
+    # out mid-send. Before any send the deliverer looks for it; it is never sent blind.
+    unconfirmed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     last_error: Mapped[str | None] = mapped_column(CleanString(500))
     result_channel: Mapped[str | None] = mapped_column(CleanString(32))
     result_ts: Mapped[str | None] = mapped_column(CleanString(32))

@@ -131,20 +131,23 @@ def test_rate_limit_is_waited_out_and_the_message_sent_once(db, clock, deliverer
 
 
 def test_persistent_server_errors_leave_the_row_pending_with_backoff(db, clock, deliverer, fake) -> None:
-    fake.fail("chat.postMessage", status=503, times=3)  # the client's own retries are used up
+    """A 5xx on a post is an unknown outcome: no retry by the client, a lookup before each re-send."""
+    fake.fail("chat.postMessage", status=503, times=3)
     post(db, clock, "k")
     report = deliverer.drain()
 
     (row,) = rows(db)
-    assert report.retrying == 1 and row.state == OutboxState.PENDING
+    assert report.unknown == 1 and row.state == OutboxState.PENDING and row.unconfirmed
     assert row.last_error and row.next_attempt_at > clock.now()
-    assert fake.posts("C0TRIAGE") == []
+    assert fake.posts("C0TRIAGE") == [] and len(fake.calls_to("chat.postMessage")) == 1
 
     deliverer.drain()  # not due yet
     assert fake.posts("C0TRIAGE") == []
-    clock.advance(timedelta(minutes=1))
-    deliverer.drain()
+    for _ in range(3):  # each pass looks first, finds nothing, posts; the third post goes through
+        clock.advance(timedelta(hours=1))
+        deliverer.drain()
     assert len(fake.posts("C0TRIAGE")) == 1 and rows(db)[0].state == OutboxState.SENT
+    assert len(fake.calls_to("conversations.history")) == 3
 
 
 def test_permanent_errors_park_the_row_and_tell_an_admin_once(db, clock, deliverer, fake) -> None:

@@ -45,6 +45,8 @@ class Fault:
     error: str | None = None
     retry_after: int | None = None
     drop: bool = False
+    after_store: bool = False  # the call is carried out (a post is stored) before the fault answers
+    sleep: float = 0.0  # seconds to wait before answering (past the client's timeout: a read timeout)
 
 
 @dataclass

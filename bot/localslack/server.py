@@ -151,12 +151,21 @@ class LocalSlack(WebApi):
         error: str | None = None,
         retry_after: int | None = None,
         drop: bool = False,
+        after_store: bool = False,
+        sleep: float = 0.0,
     ) -> None:
         """The next `times` calls of `method` fail: `status=429, retry_after=1` is a rate limit,
-        `status=500` a server error, `error="channel_not_found"` an API error, `drop` a cut connection."""
+        `status=500` a server error, `error="channel_not_found"` an API error, `drop` a cut connection,
+        `sleep` seconds of silence first (past the client's timeout: a read timeout).
+
+        With `after_store` the call is carried out first (the post is stored, the file shared) and
+        only then does the answer fail, as Slack's does when it stored a message and then answered
+        5xx, or the connection broke on the way back: the sender cannot tell whether it was sent.
+        Slack documents that `internal_error` "may have partially succeeded"
+        (https://api.slack.com/methods/chat.postMessage#errors)."""
         with self._lock:
             for _ in range(times):
-                self._faults[method].append(Fault(status, error, retry_after, drop))
+                self._faults[method].append(Fault(status, error, retry_after, drop, after_store, sleep))
 
     # -- what was seen ---------------------------------------------------------------------------
 
@@ -225,7 +234,19 @@ class LocalSlack(WebApi):
         with self._lock:
             faults = self._faults.get(method)
             fault = faults.popleft() if faults else None
+        if fault is not None and fault.after_store:
+            status, body, headers = self._answer(method, args, token)
+            if fault.sleep:
+                time.sleep(fault.sleep)
+            if fault.drop:
+                raise ConnectionAbortedError("fault: dropped after storing")
+            if fault.status == 200 and fault.error is None:
+                return status, body, headers  # only slow: the answer comes, too late for the client
+            body = {"ok": False, "error": fault.error or "internal_error"}
+            return fault.status, body, {}
         if fault is not None:
+            if fault.sleep:
+                time.sleep(fault.sleep)
             if fault.drop:
                 raise ConnectionAbortedError("fault: dropped")
             body = {
@@ -241,6 +262,11 @@ class LocalSlack(WebApi):
                 body = {"ok": False, "error": "ratelimited"}
                 self._record(method, args, body, 429)
                 return 429, body, {"Retry-After": str(max(1, int(wait + 0.999)))}
+        return self._answer(method, args, token)
+
+    def _answer(
+        self, method: str, args: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         expected = self.app_token if method == "apps.connections.open" else self.bot_token
         if token != expected:
             body = {"ok": False, "error": "invalid_auth" if token else "not_authed"}
@@ -378,7 +404,8 @@ def _make_handler(fake: LocalSlack) -> type[BaseHTTPRequestHandler]:
                     self._send(200 if ok else 404, "OK - " + str(len(raw)) if ok else "not found")
                 else:
                     self._send(404, {"ok": False, "error": "not_found"})
-            except ConnectionAbortedError:
+            except (ConnectionAbortedError, BrokenPipeError, ConnectionResetError):
+                # a dropped connection (a fault), or a client that gave up waiting (a timeout)
                 self.close_connection = True
                 self.connection.close()
 

@@ -158,6 +158,10 @@ class WebApi(ABC):
         for message in reversed(self.messages.get(conversation, [])):
             if float(message.ts.split(".")[0]) + 1 < oldest:
                 continue
+            # Slack: "thread replies are not included" in conversations.history, only the parents
+            # (https://api.slack.com/methods/conversations.history); conversations.replies has them
+            if message.thread_ts and message.thread_ts != message.ts:
+                continue
             item: dict[str, Any] = {
                 "type": "message",
                 "ts": message.ts,
@@ -177,11 +181,17 @@ class WebApi(ABC):
         if not thread:
             return {"ok": False, "error": "thread_not_found"}
         oldest = float(args.get("oldest") or 0)
-        found = [
-            {"type": "message", "ts": m.ts, "text": m.text, "user": BOT_USER}
-            for m in thread
-            if m.ts == parent_ts or float(m.ts.split(".")[0]) + 1 >= oldest
-        ]
+        include = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found: list[dict[str, Any]] = []
+        for m in thread:
+            if m.ts != parent_ts and float(m.ts.split(".")[0]) + 1 < oldest:
+                continue
+            item: dict[str, Any] = {"type": "message", "ts": m.ts, "text": m.text, "user": BOT_USER}
+            if m.thread_ts:
+                item["thread_ts"] = m.thread_ts
+            if include and m.metadata:
+                item["metadata"] = m.metadata
+            found.append(item)
         found += self._file_shares(conversation, parent_ts, oldest)
         return {"ok": True, "messages": found, "has_more": False}
 

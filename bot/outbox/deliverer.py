@@ -12,6 +12,14 @@ its metadata and, if it finds one, marks the row sent. A file (the digest chart)
 metadata, so for an upload it looks where the file was going (the thread, or the channel) for a
 file of the row's name and title shared since the row was made. Everything is therefore sent at
 most once even across a kill -9.
+
+An ambiguous answer is the same window: a 5xx, a read timeout or a dropped connection after the
+request went out may mean Slack stored the post (its docs say `internal_error` "may have partially
+succeeded"). Such a row is marked `unconfirmed` and is looked for (bot/outbox/lookup.py) before any
+re-send: found, it is marked sent; proven absent, it is sent; a lookup that fails or is
+rate-limited leaves it unconfirmed, to be looked for again with backoff. The client that posts
+does not retry a post on 5xx or connection errors by itself (only 429s, which Slack refuses
+without storing).
 """
 
 from __future__ import annotations
@@ -19,7 +27,6 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +41,7 @@ from bot.core.clock import Clock
 from bot.core.config import WorkspaceSettings
 from bot.core.workspaces import settings_for
 from bot.outbox.enqueue import METADATA_EVENT, NOTICE_PREFIX, UPDATE, UPLOAD, enqueue
+from bot.outbox.lookup import LookupFailed, Lookups, Wanted, without_blind_retries
 from bot.outbox.pace import RATE_LIMIT_RETRIES, UNPACED, Pace, retry_after
 from storage.db import Database, skip_locked
 from storage.models import Outbox, OutboxState
@@ -62,6 +70,8 @@ PERMANENT_ERRORS = frozenset(
         "channel_is_archived",
     }
 )
+# Answers after which Slack may or may not have stored a post (besides any 5xx and connection error)
+AMBIGUOUS_ERRORS = frozenset({"internal_error", "fatal_error", "request_timeout", "service_unavailable"})
 MAX_BACKOFF = timedelta(hours=1)
 _EARLIER = aliased(Outbox, name="earlier")  # another row of the outbox, in the claim's query
 
@@ -72,6 +82,7 @@ class DeliveryReport:
     retrying: int = 0
     parked: int = 0
     waiting: int = 0  # rows whose referenced message is not sent yet
+    unknown: int = 0  # rows whose send ended ambiguously, or whose lookup could not tell
     errors: list[str] = field(default_factory=list)
 
     def __iadd__(self, other: DeliveryReport) -> DeliveryReport:
@@ -79,12 +90,13 @@ class DeliveryReport:
         self.retrying += other.retrying
         self.parked += other.parked
         self.waiting += other.waiting
+        self.unknown += other.unknown
         self.errors += other.errors
         return self
 
     @property
     def handled(self) -> int:
-        return self.sent + self.retrying + self.parked + self.waiting
+        return self.sent + self.retrying + self.parked + self.waiting + self.unknown
 
 
 @dataclass(frozen=True)
@@ -120,12 +132,22 @@ class _Wait(Exception):
     pass
 
 
+class _Unknown(Exception):
+    """The send may or may not have reached Slack."""
+
+    def __init__(self, error: str, after: timedelta | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.after = after
+
+
 class Deliverer:
     """Sends due outbox rows. Any number may run at once (threads, replicas): rows are claimed with
     a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL) before they are sent.
 
     `client` should not retry 429 itself (the deliverer waits out Retry-After through `pace`, so
-    every thread of the process holds back, not just the one that was told)."""
+    every thread of the process holds back, not just the one that was told). Posts and uploads go
+    through a copy of it that never re-sends on its own after a 5xx or a dropped connection."""
 
     def __init__(
         self,
@@ -140,6 +162,7 @@ class Deliverer:
     ) -> None:
         self.db = db
         self.client = client
+        self.poster = without_blind_retries(client)
         self.clock = clock
         self.defaults = defaults
         self.batch = batch
@@ -158,8 +181,11 @@ class Deliverer:
 
     def run_once(self) -> DeliveryReport:
         report = DeliveryReport()
-        for claim in self._claim():
-            self._deliver(claim, report)
+        claims = self._claim()
+        lookups = Lookups(self.client)
+        lookups.plan(w for w in (self._wanted(c) for c in claims if c.recovering) if w is not None)
+        for claim in claims:
+            self._deliver(claim, report, lookups)
         return report
 
     # -- claiming ---------------------------------------------------------------------------------
@@ -204,11 +230,13 @@ class Deliverer:
                         payload=dict(row.payload),
                         attempts=row.attempts + 1,
                         created_at=row.created_at,
-                        recovering=row.state == OutboxState.SENDING,
+                        recovering=row.state == OutboxState.SENDING or row.unconfirmed,
                         token=token,
                         claimed_at=now,
                     )
                 )
+                if row.state == OutboxState.SENDING:  # a lease ran out mid-send: Slack may have it
+                    row.unconfirmed = True
                 row.state = OutboxState.SENDING
                 row.claimed_until = now + self.lease
                 row.claim_token = token
@@ -237,12 +265,18 @@ class Deliverer:
             ).first()
         return still_ours is not None
 
-    def _deliver(self, claim: _Claim, report: DeliveryReport) -> None:
+    def _deliver(self, claim: _Claim, report: DeliveryReport, lookups: Lookups | None = None) -> None:
         if not self._renew(claim):
             log.info("outbox %s was taken over by another deliverer; leaving it to them", claim.key)
             return
         try:
-            channel, ts = self._send_paced(claim)
+            channel, ts = self._send_paced(claim, lookups or Lookups(self.client))
+        except _Unknown as unknown:
+            self._reschedule(claim, unknown.error, unknown.after, unconfirmed=True)
+            report.unknown += 1
+            report.errors.append(
+                f"{claim.key}: {unknown.error} (outcome unknown: looked for before any re-send)"
+            )
         except _Wait:
             self._release(claim)
             report.waiting += 1
@@ -258,36 +292,46 @@ class Deliverer:
             self._mark_sent(claim, channel, ts)
             report.sent += 1
 
-    def _send_paced(self, claim: _Claim) -> tuple[str | None, str | None]:
+    def _send_paced(self, claim: _Claim, lookups: Lookups) -> tuple[str | None, str | None]:
         """Send within the workspace's pace; a 429 pauses every sender for Retry-After and the same
         message is tried again after it (a few times, then it is rescheduled)."""
         for attempt in range(RATE_LIMIT_RETRIES + 1):
             self.pace.acquire()
             try:
-                return self._send(claim)
+                return self._send(claim, lookups)
             except _Retry as retry:
                 if retry.error != "ratelimited" or attempt == RATE_LIMIT_RETRIES:
                     raise
                 self.pace.pause((retry.after or timedelta(seconds=1)).total_seconds())
         raise AssertionError("unreachable")
 
-    def _send(self, claim: _Claim) -> tuple[str | None, str | None]:
+    def _send(self, claim: _Claim, lookups: Lookups) -> tuple[str | None, str | None]:
         ref = self._reference(claim) if claim.ref_key else None
-        try:
-            if claim.method == UPDATE:
-                assert ref is not None
+        if claim.method == UPDATE:  # an edit to the same text is harmless to repeat
+            assert ref is not None
+            try:
                 response = self.client.chat_update(
                     channel=ref[0], ts=ref[1], text=claim.payload["text"], blocks=claim.payload.get("blocks")
                 )
-                return response.get("channel"), response.get("ts")
+            except SlackApiError as exc:
+                raise self._classify(exc) from None
+            except (SlackClientError, OSError, TimeoutError) as exc:
+                raise _Retry(f"connection: {exc}") from None
+            return response.get("channel"), response.get("ts")
+        if claim.recovering:
+            wanted = self._wanted(claim, ref)
+            assert wanted is not None
+            try:
+                found = lookups.find(wanted)
+            except LookupFailed as failed:
+                raise _Unknown(failed.error, failed.after) from None
+            if found is not None:
+                log.info("outbox %s was already sent (an unknown outcome or a crash); not again", claim.key)
+                return found
+        try:
             if claim.method == UPLOAD:
                 return self._upload(claim, ref)
-            if claim.recovering:
-                found = self._find_sent(claim)
-                if found is not None:
-                    log.info("outbox %s was already posted before a crash; not posting again", claim.key)
-                    return found
-            response = self.client.chat_postMessage(
+            response = self.poster.chat_postMessage(
                 channel=claim.channel or "",
                 text=claim.payload["text"],
                 blocks=claim.payload.get("blocks"),
@@ -298,18 +342,16 @@ class Deliverer:
             )
             return response.get("channel"), response.get("ts")
         except SlackApiError as exc:
+            error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+            if exc.response.status_code >= 500 or error in AMBIGUOUS_ERRORS:
+                raise _Unknown(error) from None
             raise self._classify(exc) from None
         except (SlackClientError, OSError, TimeoutError) as exc:
-            raise _Retry(f"connection: {exc}") from None
+            raise _Unknown(f"connection: {exc}") from None
 
     def _upload(self, claim: _Claim, ref: tuple[str, str] | None) -> tuple[str | None, str | None]:
         payload = claim.payload
-        if claim.recovering:
-            found = self._find_uploaded(claim, ref)
-            if found is not None:
-                log.info("outbox %s was already uploaded before a crash; not uploading again", claim.key)
-                return found
-        response = self.client.files_upload_v2(
+        response = self.poster.files_upload_v2(
             channel=claim.channel,
             thread_ts=ref[1] if ref else None,
             content=base64.b64decode(payload["content"]),
@@ -320,47 +362,26 @@ class Deliverer:
         files = response.get("files") or [{}]
         return claim.channel, files[0].get("id")
 
-    def _find_sent(self, claim: _Claim) -> tuple[str, str] | None:
-        """After a crash: was this row's message posted already? Looks for its key in metadata."""
-        channel = claim.channel or ""
-        if channel[:1] in ("U", "W"):
-            channel = self.client.conversations_open(users=channel)["channel"]["id"]
-        for message in self._since(claim, self.client.conversations_history, channel=channel):
-            metadata: dict[str, Any] = message.get("metadata") or {}
-            if (
-                metadata.get("event_type") == METADATA_EVENT
-                and (metadata.get("event_payload") or {}).get("key") == claim.key
-            ):
-                return channel, message["ts"]
-        return None
-
-    def _find_uploaded(self, claim: _Claim, ref: tuple[str, str] | None) -> tuple[str, str] | None:
-        """After a crash: was this row's file shared already? Looks where it was going for a file
-        of its name and title shared since the row was made."""
-        channel = ref[0] if ref is not None else claim.channel or ""
-        if ref is not None:
-            messages = self._since(claim, self.client.conversations_replies, channel=channel, ts=ref[1])
-        else:
-            messages = self._since(claim, self.client.conversations_history, channel=channel)
-        name, title = claim.payload["filename"], claim.payload["title"]
-        for message in messages:
-            for file in message.get("files") or []:
-                if file.get("name") == name and file.get("title") == title and file.get("id"):
-                    return channel, str(file["id"])
-        return None
-
-    @staticmethod
-    def _since(claim: _Claim, method: Callable[..., Any], **args: Any) -> Iterator[dict[str, Any]]:
-        """The messages a history method returns from just before the row was made, page by page
-        (at most 20 pages of 200)."""
-        oldest = f"{claim.created_at.timestamp() - 1:.6f}"
-        cursor = None
-        for _ in range(20):
-            page = method(oldest=oldest, include_all_metadata=True, limit=200, cursor=cursor, **args)
-            yield from page.get("messages", [])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return
+    def _wanted(self, claim: _Claim, ref: tuple[str, str] | None = None) -> Wanted | None:
+        """Where an unknown row's message would be, if Slack has it (None: an edit, nothing to find,
+        or a reply whose parent is not known yet)."""
+        if claim.method == UPDATE:
+            return None
+        if claim.ref_key and ref is None:
+            try:
+                ref = self._reference(claim)
+            except (_Wait, _Park):
+                return None
+        threaded = ref is not None and (claim.method == UPLOAD or claim.payload.get("thread"))
+        return Wanted(
+            key=claim.key,
+            method=claim.method,
+            channel=ref[0] if threaded and ref else claim.channel or "",
+            thread_ts=ref[1] if threaded and ref else None,
+            since=claim.created_at,
+            filename=claim.payload.get("filename"),
+            title=claim.payload.get("title"),
+        )
 
     def _reference(self, claim: _Claim) -> tuple[str, str]:
         with self.db.session() as session:
@@ -397,6 +418,7 @@ class Deliverer:
                     sent_at=now,
                     claimed_until=None,
                     last_error=None,
+                    unconfirmed=False,
                     result_channel=channel,
                     result_ts=ts,
                 )
@@ -416,7 +438,9 @@ class Deliverer:
                 )
             )
 
-    def _reschedule(self, claim: _Claim, error: str, after: timedelta | None) -> None:
+    def _reschedule(
+        self, claim: _Claim, error: str, after: timedelta | None, *, unconfirmed: bool = False
+    ) -> None:
         now = self.clock.now()
         delay = (
             max(after, timedelta(seconds=1))
@@ -432,6 +456,7 @@ class Deliverer:
                     claimed_until=None,
                     last_error=error[:500],
                     next_attempt_at=now + delay,
+                    unconfirmed=unconfirmed or claim.recovering,
                 )
             )
         log.warning("outbox %s: %s; retrying in %ss", claim.key, error, int(delay.total_seconds()))
