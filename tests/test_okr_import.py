@@ -232,8 +232,8 @@ def test_archiving_by_import_needs_the_period_to_be_over(
     assert "line 3" not in result.output
 
 
-def test_the_readme_shows_the_sample_file_as_shipped() -> None:
-    readme = (ROOT / "README.md").read_text()
+def test_the_okr_docs_show_the_sample_file_as_shipped() -> None:
+    readme = (ROOT / "docs" / "okrs.md").read_text()
     shown = readme.split("```csv\n", 1)[1].split("```", 1)[0]
     assert shown == (ROOT / "examples" / "okrs.csv").read_text()
 
