@@ -285,3 +285,18 @@ def test_monday_nine_in_each_owners_zone_brings_their_check_in(world: Rig, owner
 
 def checkin_dms(fake: FakeSlack, user_id: str) -> list[Any]:
     return [m for m in fake.dms(user_id) if m not in ladder_dms(fake, user_id)]
+
+
+def test_an_operators_own_settings_never_leak_into_the_demo(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    # someone trying the demo on the machine where production runs: its environment names other
+    # channels, a slower ladder and its own templates
+    monkeypatch.setenv("THROUGHLINE_ESCALATE_LEVEL2_DAYS", "4")
+    monkeypatch.setenv("THROUGHLINE_ESCALATE_LEVEL3_DAYS", "9")
+    monkeypatch.setenv("THROUGHLINE_TRIAGE_CHANNEL", "C0PRODTRIAGE")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-production")
+    shown = playground.settings(database_url, "http://127.0.0.1:1/api/")
+    assert (shown.escalate_level2_days, shown.escalate_level3_days) == (2, 5)
+    assert shown.triage_channel == CHANNELS["triage"].id
+    assert shown.slack_app_token is None

@@ -111,7 +111,16 @@ def settings(
         "okr_url_patterns": [f"{OKR_TOOL}/*"],
     }
     values.update(overrides)
-    return Settings(**values)
+    return _DemoSettings(**values)
+
+
+class _DemoSettings(Settings):
+    """Settings read from the arguments only: an operator's THROUGHLINE_* variables or
+    throughline.toml (their production settings) never leak into the demo."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: Any, init_settings: Any, *_: Any, **__: Any) -> Any:
+        return (init_settings,)
 
 
 def stall_window(workspace: WorkspaceSettings, now: datetime) -> tuple[datetime, datetime]:
