@@ -293,6 +293,9 @@ def test_waiting_on_another_initiative_records_a_dependency(rig: Rig) -> None:
     everything = rig.slack.suggest(view, "checkin_waiting_on", "", user="U0ALICE").json()
     values = [o["value"] for g in everything["option_groups"] for o in g["options"]]
     assert other in values and key not in values and "team:Platform" in values
+    # teams are found as initiatives are: every word typed, in any order
+    by_words = rig.slack.suggest(view, "checkin_waiting_on", "team platf", user="U0ALICE").json()
+    assert [o["value"] for g in by_words["option_groups"] for o in g["options"]] == ["team:Platform"]
 
     reply = rig.slack.submit_view(
         view,

@@ -279,13 +279,14 @@ def provider_options(
     settings: WorkspaceSettings,
     limit: int = 20,
 ) -> ProviderOptions:
-    """Open initiatives (by key or title) and configured teams matching what was typed."""
-    typed = " ".join((query or "").split()).lower()[:100]
+    """Open initiatives (by key or title) and configured teams matching what was typed: every word
+    typed, in any order, as the initiatives' search reads it ("platform team" finds Platform)."""
+    words = (query or "").lower()[:100].split()
     found = search_initiatives(session, team_id, query, exclude_key=exclude_key, limit=limit)
     teams = [
         (f"{TEAM_PREFIX}{name}", mrkdwn.truncate(f"{name} team", 75))
         for name in sorted(settings.teams)
-        if typed in name.lower() and len(name) <= 140
+        if all(word in f"{name} team".lower() for word in words) and len(name) <= 140
     ]
     return ProviderOptions(
         initiatives=[(c.key, mrkdwn.truncate(f"{c.key} {c.title}", 75)) for c in found],
