@@ -158,6 +158,25 @@ def run(table: Table, kind: str, *, quick: bool = False) -> None:
                         f"p99 <= {BUDGET_MS:.0f} ms",
                         p99 <= BUDGET_MS,
                     )
+            # Slack's API hanging (views.open silent for 10 s): `/request` must still be answered
+            # inside Slack's 3 s, every time (bot.slack.deadline)
+            slack = SlackHTTP(f"http://127.0.0.1:{ours_port}{EVENTS_PATH}", SIGNING_SECRET, fake)
+            hanging = 16 if quick else 48
+            for concurrency in (1, 8):
+                fake.fail("views.open", times=hanging, sleep=10)
+                waits = _latencies(
+                    lambda: slack.command("/request", "Hanging", user="U0ALICE").status, hanging, concurrency
+                )
+                worst = max(waits)
+                table.add(
+                    "latency",
+                    kind,
+                    f"/request with views.open hanging 10 s, concurrency {concurrency}",
+                    f"p50 {percentile(waits, 50):.0f} ms, p99 {percentile(waits, 99):.0f} ms, "
+                    f"max {worst:.0f} ms ({hanging} requests)",
+                    "max < 3000 ms",
+                    worst < 3000,
+                )
         finally:
             for process in (ours, bare, defaults):
                 process.terminate()

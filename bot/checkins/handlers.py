@@ -31,7 +31,9 @@ QUICK_ANSWER = re.compile(r"^checkin_(on_track|at_risk|blocked|done)$")
 OUT_OF_DATE = "That button is out of date. `/checkin` shows the check-ins waiting for you."
 
 
-def answer(services: Services, team_id: str, user_id: str, text: str) -> tuple[str, list[Block]]:
+def answer(
+    services: Services, client: WebClient, team_id: str, user_id: str, text: str
+) -> tuple[str, list[Block]]:
     """(fallback text, blocks) of the ephemeral reply to `/checkin <text>`."""
     try:
         command = parse(text)
@@ -41,7 +43,7 @@ def answer(services: Services, team_id: str, user_id: str, text: str) -> tuple[s
     if command.kind is CommandKind.OWNER and command.user_id:
         # someone becomes an owner: learn their time zone first, so the first slot is theirs
         with services.db.session() as session:
-            people.refresh(services.client, session, team_id, command.user_id, now)
+            people.refresh(client, session, team_id, command.user_id, now)
     with services.db.session() as session:
         settings = services.workspace(session, team_id)
         outcome = checkin_command.execute(
@@ -109,8 +111,10 @@ def read_update(values: dict[str, Any]) -> UpdateInput:
 
 def register(app: App, services: Services) -> None:
     @app.command("/checkin")
-    def show_checkins(ack: Ack, command: dict[str, Any]) -> None:
-        fallback, blocks = answer(services, command["team_id"], command["user_id"], command.get("text") or "")
+    def show_checkins(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        fallback, blocks = answer(
+            services, client, command["team_id"], command["user_id"], command.get("text") or ""
+        )
         ack(response_type="ephemeral", text=fallback, blocks=blocks)
 
     # Both actions run the domain before ack(): a refusal then reaches the error handler while the

@@ -28,11 +28,22 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
+# Slack waits this long for the app's answer to a command, an interaction or an event, then shows
+# the user an error (or redelivers the event): https://api.slack.com/interactivity/handling
+SLACK_WAITS = 3.0
+
+
 @dataclass
 class Reply:
     status: int
     body: bytes
     headers: dict[str, str]
+    elapsed: float = 0.0  # seconds from sending the request to the whole answer
+
+    @property
+    def in_time(self) -> bool:
+        """Whether Slack would have taken this answer (within its 3 s)."""
+        return self.elapsed < SLACK_WAITS
 
     @property
     def text(self) -> str:
@@ -74,11 +85,13 @@ class SlackHTTP:
         all_headers.update(headers or {})
         # the app's own URL, http(s) only: given by whoever started it, never by a payload
         request = urllib.request.Request(self.app_url, data=body, headers=all_headers, method="POST")  # noqa: S310
+        started = time.monotonic()
         try:
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                return Reply(response.status, response.read(), dict(response.headers))
+                body = response.read()
+                return Reply(response.status, body, dict(response.headers), time.monotonic() - started)
         except urllib.error.HTTPError as error:
-            return Reply(error.code, error.read(), dict(error.headers))
+            return Reply(error.code, error.read(), dict(error.headers), time.monotonic() - started)
 
     def post_form(self, fields: dict[str, str], **kwargs: Any) -> Reply:
         return self.post(urlencode(fields).encode(), "application/x-www-form-urlencoded", **kwargs)

@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
 from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from bot.blockkit import blocks as common
+from bot.core.deadline import SlackTooSlow
 from bot.core.errors import Conflict, DomainError, Invalid, InvalidFields, NotAllowed, NotFound
 from bot.core.services import Services
 from bot.slack import redelivery
@@ -22,6 +24,10 @@ log = logging.getLogger("throughline.errors")
 
 DATABASE_DOWN = (
     ":hourglass_flowing_sand: Throughline can't reach its database right now, so nothing was changed. "
+    "Please try again in a minute."
+)
+SLACK_SLOW = (
+    ":hourglass_flowing_sand: Slack is slow to answer Throughline right now, so that could not be done. "
     "Please try again in a minute."
 )
 
@@ -35,6 +41,9 @@ def describe(error: Exception) -> tuple[str, bool]:
         return f"{icon} {error.message}", True
     if unreachable(error):
         return DATABASE_DOWN, True
+    if isinstance(error, SlackTooSlow):
+        log.warning("gave up on Slack to answer in time: %s", error)
+        return SLACK_SLOW, True
     reference = "E-" + secrets.token_hex(3)
     log.error("unexpected error %s", reference, exc_info=error)
     return (
@@ -42,6 +51,13 @@ def describe(error: Exception) -> tuple[str, bool]:
         f"tell your Throughline admin the reference `{reference}`.",
         False,
     )
+
+
+def _tell(respond: Any, message: str) -> None:
+    try:
+        respond(text=message, response_type="ephemeral", replace_original=False)
+    except (SlackApiError, OSError) as exc:
+        log.warning("could not show an error to the user: %s", exc)
 
 
 def _json(body: dict[str, Any]) -> BoltResponse:
@@ -89,14 +105,20 @@ def register(app: App, services: Services) -> None:
             return _json({"response_type": "ephemeral", "text": message})
 
         # acknowledged already, or an action: tell the user where they are
-        try:
+        if isinstance(error, SlackTooSlow):
+            # Slack's 3 s are spent: answer Slack now and tell the user through the response
+            # URL (valid for 30 minutes) once that answer is on its way; a trigger has expired
             if body.get("response_url") or (body.get("response_urls") or []):
-                respond(text=message, response_type="ephemeral", replace_original=False)
-            elif body.get("trigger_id"):
-                view = common.notice_modal("Throughline", message)
-                client.views_open(trigger_id=body["trigger_id"], view=view)
-        except (SlackApiError, OSError) as exc:
-            log.warning("could not show an error to the user: %s", exc)
+                threading.Thread(target=_tell, args=(respond, message), daemon=True).start()
+        else:
+            try:
+                if body.get("response_url") or (body.get("response_urls") or []):
+                    respond(text=message, response_type="ephemeral", replace_original=False)
+                elif body.get("trigger_id"):
+                    view = common.notice_modal("Throughline", message)
+                    client.views_open(trigger_id=body["trigger_id"], view=view)
+            except (SlackApiError, OSError) as exc:
+                log.warning("could not show an error to the user: %s", exc)
         if not_acked:
             return BoltResponse(status=200, body="")
         return None

@@ -12,7 +12,7 @@ from bot.escalation import handlers as escalation
 from bot.home import handlers as home
 from bot.intake import handlers as intake
 from bot.okrs import handlers as okrs
-from bot.slack import commands, errors
+from bot.slack import commands, deadline, errors
 from bot.status import handlers as status
 
 
@@ -28,5 +28,6 @@ def register_all(app: App, services: Services) -> None:
         intake,  # /request, shortcuts, triage
         status,  # the status card's buttons
     ]
+    deadline.register(app)  # every Slack call made while answering: within Slack's 3 s
     for module in modules:
         module.register(app, services)

@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import Block
 
 from bot.core import mrkdwn
+from bot.core.deadline import bounded
 from bot.core.services import Services
 from bot.status.models import Card, OkrNotFound, Query, QueryKind
 from bot.status.service import card as cards
@@ -53,9 +54,7 @@ def intake_link(client: WebClient, card: Card) -> str | None:
     post = card.triage_post
     if post is None:
         return None
-    quick = WebClient(
-        token=client.token, base_url=client.base_url, timeout=PERMALINK_TIMEOUT, retry_handlers=[]
-    )
+    quick = bounded(client, PERMALINK_TIMEOUT)
     try:
         link = quick.chat_getPermalink(channel=post.channel, message_ts=post.ts).get("permalink")
     except (SlackApiError, SlackClientError, OSError) as exc:
