@@ -86,14 +86,14 @@ class Steps:
             return
         self._execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
 
-    def backfill(self, statement: str, batch: int = BATCH, **params: Any) -> int:
+    def backfill(self, statement: str, batch: int | None = None, **params: Any) -> int:
         """Run `statement` until it changes nothing: an UPDATE of at most `:batch` rows whose id is
         over `:after`, in id order, RETURNING the ids it changed. Each run is one short statement
         (on PostgreSQL committed on its own), so row locks last one batch. Returns the rows changed."""
-        after, changed = 0, 0
+        after, changed, size = 0, 0, batch or BATCH
         while True:
             ids = (
-                self.connection.execute(sa.text(statement), {"after": after, "batch": batch, **params})
+                self.connection.execute(sa.text(statement), {"after": after, "batch": size, **params})
                 .scalars()
                 .all()
             )
