@@ -105,6 +105,9 @@ def test_a_lock_held_on_initiative_stops_db_upgrade_in_one_line_at_a_clean_revis
             "(waited 0.5 s, THROUGHLINE_MIGRATION_LOCK_TIMEOUT); the database stays at revision "
             "4efd0b76f7b1: retry `throughline db upgrade` when the lock is gone"
         )
+        # migrating on start (run, serve, tick) stops the same way instead of serving
+        started = one_line(run_cli("tick", "--now", "2026-03-02T09:00Z", env=env, timeout=60))
+        assert started == line
         assert migrate.current_revision(database.engine) == "4efd0b76f7b1"
         columns = {c["name"] for c in sa.inspect(database.engine).get_columns("initiative")}
         assert "done_at" not in columns
