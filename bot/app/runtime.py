@@ -111,7 +111,11 @@ class Runtime:
         should_migrate = self.settings.migrate_on_start if migrate_now is None else migrate_now
         try:
             if should_migrate:
-                migrate.upgrade(self.db.engine)
+                migrate.upgrade(
+                    self.db.engine,
+                    lock_timeout=self.settings.migration_lock_timeout,
+                    statement_timeout=self.settings.migration_statement_timeout,
+                )
             elif (current := migrate.current_revision(self.db.engine)) is None:
                 raise ConfigError(
                     "the database has no Throughline schema yet (THROUGHLINE_MIGRATE_ON_START is off): "

@@ -29,10 +29,14 @@ def friendly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from slack_bolt.error import BoltError
 
+        from storage.migrate import MigrationBlocked
+
         try:
             return func(*args, **kwargs)
         except ConfigError as exc:
             fail(str(exc))
+        except MigrationBlocked as exc:  # not a configuration problem: retrying is the remedy
+            fail(str(exc), code=1)
         except BoltError as exc:
             fail(f"Slack refused to start the app: {exc}. Check SLACK_BOT_TOKEN and SLACK_API_URL.")
         except (OperationalError, ProgrammingError) as exc:

@@ -24,10 +24,16 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     from storage import migrate
     from storage.db import Database
 
-    database = Database(settings_of(ctx).database_url)
+    settings = settings_of(ctx)
+    database = Database(settings.database_url)
     try:
         before = migrate.current_revision(database.engine)
-        migrate.upgrade(database.engine, revision)
+        migrate.upgrade(
+            database.engine,
+            revision,
+            lock_timeout=settings.migration_lock_timeout,
+            statement_timeout=settings.migration_statement_timeout,
+        )
         after = migrate.current_revision(database.engine)
     except migrate.NotThroughline as exc:
         raise ConfigError(f"DATABASE_URL: {exc}") from None

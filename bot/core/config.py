@@ -225,6 +225,19 @@ class Settings(WorkspaceSettings, BaseSettings):
         "sqlite:///throughline.db", validation_alias=AliasChoices("DATABASE_URL", "database_url")
     )
     migrate_on_start: bool = Field(True, description="Upgrade the database schema when run/serve start.")
+    migration_lock_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=600,
+        description="PostgreSQL: seconds a migration step waits for a table lock before the upgrade "
+        "stops at the last revision applied (while it waits, the table's other users wait behind it).",
+    )
+    migration_statement_timeout: float = Field(
+        60.0,
+        gt=0,
+        le=86400,
+        description="PostgreSQL: seconds one migration statement may run (index builds excepted).",
+    )
     host: str = Field("0.0.0.0", description="Address `throughline serve` listens on.")  # noqa: S104
     port: int = Field(3000, ge=1, le=65535, description="Port `throughline serve` listens on.")
     server_threads: int = Field(8, ge=1, le=256, description="HTTP worker threads for `serve`.")

@@ -15,6 +15,9 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    # each revision commits on its own: a step that fails (a lock timeout) leaves the database at
+    # the last revision applied, and steps outside a transaction (storage.online) can exist at all
+    transaction_per_migration=True,
 )
 with context.begin_transaction():
     context.run_migrations()

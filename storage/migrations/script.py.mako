@@ -19,6 +19,9 @@ branch_labels = ${repr(branch_labels)}
 depends_on = ${repr(depends_on)}
 
 
+# A database in use: on a table that already exists, add columns, build indexes, backfill and drop
+# indexes through `storage.online` (`with online.steps() as steps: steps.add_column(...)`), not with
+# op.* directly; tests/test_migrations_live.py checks it. See docs/upgrading.md.
 def upgrade() -> None:
     ${upgrades if upgrades else "pass"}
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import storage.types
+from storage import online
 
 revision = "4efd0b76f7b1"
 down_revision = "faea57ffb2ea"
@@ -18,16 +19,24 @@ branch_labels = None
 depends_on = None
 
 
+# what is at risk or blocked now has been since its health last changed, as far as we know
+TROUBLED_SINCE_BATCH = """
+UPDATE initiative SET troubled_since = health_since WHERE id IN (
+    SELECT id FROM initiative
+    WHERE health IN ('at_risk', 'blocked') AND troubled_since IS NULL AND id > :after
+    ORDER BY id LIMIT :batch
+) RETURNING id
+"""
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("initiative", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("troubled_since", storage.types.UTCDateTime(timezone=True), nullable=True)
+    with online.steps() as steps:
+        steps.add_column(
+            "initiative", sa.Column("troubled_since", storage.types.UTCDateTime(timezone=True), nullable=True)
         )
-    # what is at risk or blocked now has been since its health last changed, as far as we know
-    op.execute("UPDATE initiative SET troubled_since = health_since WHERE health IN ('at_risk', 'blocked')")
-    # edits of one message are claimed in order: find the earlier edits of a message quickly
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_team_id_ref_key", ["team_id", "ref_key"], unique=False)
+        steps.backfill(TROUBLED_SINCE_BATCH)
+        # edits of one message are claimed in order: find the earlier edits of a message quickly
+        steps.create_index("ix_outbox_team_id_ref_key", "outbox", ["team_id", "ref_key"])
 
 
 def downgrade() -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from storage import online
+
 revision = "86c25730b954"
 down_revision = "1d6096f91ad8"
 branch_labels = None
@@ -25,34 +27,37 @@ TROUBLED = ("at_risk", "blocked")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("initiative", schema=None) as batch_op:
-        batch_op.add_column(
+    # on PostgreSQL: the column is a catalog change, each index is built CONCURRENTLY (the table
+    # stays readable and writable), and the index they replace goes last
+    with online.steps() as steps:
+        steps.add_column(
+            "initiative",
             sa.Column(
                 "digest_health",
                 sa.Enum("on_track", "at_risk", "blocked", name="health", native_enum=False, length=16),
                 nullable=True,
-            )
+            ),
         )
-        batch_op.drop_index(batch_op.f("ix_initiative_team_id_state"))
-        batch_op.create_index(
+        steps.create_index(
             "ix_initiative_digest_health",
+            "initiative",
             ["team_id", "state", "okr_id", "health", "health_since", "number", "digest_health"],
-            unique=False,
         )
-        batch_op.create_index(
-            "ix_initiative_team_id_state_created_at", ["team_id", "state", "created_at"], unique=False
+        steps.create_index(
+            "ix_initiative_team_id_state_created_at", "initiative", ["team_id", "state", "created_at"]
         )
-        batch_op.create_index(
+        steps.create_index(
             "ix_initiative_team_id_state_okr_id_done_at",
+            "initiative",
             ["team_id", "state", "okr_id", "done_at"],
-            unique=False,
         )
-        batch_op.create_index(
+        steps.create_index(
             "ix_initiative_team_id_state_okr_id_due_date",
+            "initiative",
             ["team_id", "state", "okr_id", "due_date"],
-            unique=False,
         )
-    _fill_from_the_last_digests()
+        _fill_from_the_last_digests()
+        steps.drop_index("ix_initiative_team_id_state", "initiative")
 
 
 def _fill_from_the_last_digests() -> None:
