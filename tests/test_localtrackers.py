@@ -7,13 +7,10 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
-
-import pytest
 
 from bot.localtrackers import github as gh
 from bot.localtrackers import jira as jr
@@ -29,20 +26,6 @@ def get(url: str, auth: str) -> tuple[int, Any, dict[str, str]]:
             return response.status, json.loads(response.read()), dict(response.headers)
     except HTTPError as error:
         return error.code, json.loads(error.read()), dict(error.headers)
-
-
-@pytest.fixture
-def jira() -> Iterator[LocalJira]:
-    site = LocalJira().start()
-    yield site
-    site.stop()
-
-
-@pytest.fixture
-def github() -> Iterator[LocalGitHub]:
-    site = LocalGitHub().start()
-    yield site
-    site.stop()
 
 
 class Receiver:
