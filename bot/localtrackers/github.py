@@ -73,6 +73,7 @@ class LocalGitHub(Loopback):
             self.repos: dict[str, Repo] = {}
             self.subscribers: list[tuple[str, str]] = []
             self.sent: list[Delivery] = []
+            self.answers: list[tuple[int, str]] = []  # what the receiver answered each, in order
             self.limit = 5000
             self.remaining = 5000
             self.reset_at: float | None = None
@@ -134,7 +135,7 @@ class LocalGitHub(Loopback):
         for url, secret in self.subscribers:
             delivery = self.webhook(url, secret, event, payload)
             self.sent.append(delivery)
-            delivery.send()
+            self.answers.append(delivery.send())
 
     def webhook(self, url: str, secret: str, event: str, payload: dict[str, Any]) -> Delivery:
         """The delivery GitHub makes for `event` (not sent)."""

@@ -63,6 +63,7 @@ class LocalJira(Loopback):
             self.issues: dict[str, Issue] = {}
             self.subscribers: list[tuple[str, str]] = []
             self.sent: list[Delivery] = []
+            self.answers: list[tuple[int, str]] = []  # what the receiver answered each, in order
             self._ids = itertools.count(10001)
             self._deliveries = itertools.count(1)
             self._stamp = datetime.now(UTC).replace(microsecond=0)
@@ -131,7 +132,7 @@ class LocalJira(Loopback):
 
     def _send(self, delivery: Delivery) -> None:
         self.sent.append(delivery)
-        delivery.send()
+        self.answers.append(delivery.send())
 
     def stamp(self) -> datetime:
         """The wall clock to the second, a second past the last stamp at least: changes are ordered."""

@@ -57,7 +57,9 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_tracker_link_next_check_at", "tracker_link", ["next_check_at"], unique=False)
-    op.create_index("ix_tracker_link_tracker_site_ref", "tracker_link", ["tracker", "site", "ref"], unique=False)
+    op.create_index(
+        "ix_tracker_link_tracker_site_ref", "tracker_link", ["tracker", "site", "ref"], unique=False
+    )
 
 
 def downgrade() -> None:
