@@ -3,6 +3,7 @@ work" modal, checked against the settings and the tracker, and shown on the stat
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -162,3 +163,19 @@ def test_linking_twice_refreshes_the_one_link(rig: Rig, key: str, jira: LocalJir
 
 def test_link_usage_without_a_url(rig: Rig, key: str) -> None:
     assert "/initiative link REQ-17 https://" in ask(rig, f"link {key}")["text"]
+
+
+def test_an_epic_too_large_to_count_in_time_is_linked_and_counted_at_the_next_tick(
+    rig: Rig, key: str, jira: LocalJira
+) -> None:
+    jira.add_issue("PAY-1", "Platform", issuetype="Epic", status="In Progress")
+    for n in range(2, 6):
+        jira.add_issue(f"PAY-{n}", parent="PAY-1", status="Done" if n == 2 else "To Do")
+    jira.page_size = 1
+    jira.latency = 0.7  # a slow site: the issue and one page of children fit in the link check
+    body = ask(rig, f"link {key} {jira.url}/browse/PAY-1")
+    jira.latency = 0
+    assert body["text"].startswith(":link: Linked") and "done" not in body["text"]
+    assert "Platform — *In Progress*\n" in shown(ask(rig, key)) + "\n"
+    rig.tick(START + timedelta(minutes=1))
+    assert "Platform — *In Progress* · 1 of 4 done" in shown(ask(rig, key))

@@ -39,9 +39,10 @@ def steps() -> list[tuple[str, Step]]:
         ("checkins", checkin_passes.nudges),
         ("reminders", checkin_passes.reminders),
         ("escalations", dependency_passes.escalations),
-        ("trackers", tracker_passes.reconcile),  # linked work read again where a webhook was missed
         ("chart", digest_jobs.chart_checkpoints),  # before the digest: its chart reads its slot's checkpoint
         ("digest", digest_jobs.post_digests),
+        # last: it waits on the trackers' answers, which must never delay a message
+        ("trackers", tracker_passes.reconcile),  # linked work read again where a webhook was missed
     ]
 
 

@@ -28,6 +28,7 @@ from bot.trackers.service import links, reading, urls
 from bot.trackers.service.remote import Remote, TrackerRefused
 
 log = logging.getLogger(__name__)
+LINK_BUDGET = 2.0  # seconds a link check may spend asking (Slack waits 3 s for the answer)
 
 
 def link_work(services: Services, *, team_id: str, key: str, url: str, actor_id: str) -> Linked:
@@ -44,7 +45,7 @@ def link_work(services: Services, *, team_id: str, key: str, url: str, actor_id:
     ref = urls.parse(url, settings)
     now = services.clock.now()
     try:
-        item = Remote(settings, now).read(ref)
+        item = Remote(settings, now, budget=LINK_BUDGET).read(ref)
     except ItemGone:
         raise Invalid(
             f"{TRACKER_NAMES[ref.tracker]} has no {ref.label} that Throughline can see: check the link "

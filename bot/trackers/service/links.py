@@ -63,7 +63,8 @@ def store(
             "linked_by": actor_id,
             "created_at": now,
             "checked_at": now,
-            "next_check_at": now + every,
+            # an epic too large to count in the link check is counted at the next tick
+            "next_check_at": now if item.ref.kind is Kind.EPIC and item.total_count is None else now + every,
             **values,
         },
         ["team_id", "initiative_id", "tracker", "site", "kind", "ref"],
@@ -101,7 +102,9 @@ def apply(session: Session, item: Item, now: datetime, *, webhook: bool = False)
     """What a tracker says of `item`, on every link to it (in every workspace), unless a link already
     holds newer news (a late or replayed webhook moves nothing back). Each visible change is an event
     in the initiative's history. Returns how many links changed."""
-    rows = session.scalars(sa.select(TrackerLink).where(_same_item(item.ref)).with_for_update()).all()
+    rows = session.scalars(
+        sa.select(TrackerLink).where(_same_item(item.ref)).order_by(TrackerLink.id).with_for_update()
+    ).all()  # locked in one order: a webhook and the reconcile on the same item wait, never deadlock
     changed = 0
     for row in rows:
         if (

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
 from datetime import datetime
@@ -43,19 +44,30 @@ class TrackerRefused(TrackerUnreachable):
     """The tracker refused Throughline's credentials: an admin has to fix a setting."""
 
 
-class Remote:
-    """REST clients for the configured trackers, at `now` (for how long a rate limit lasts)."""
+class _OutOfTime(Exception):
+    """The read's time budget is spent (a link check must answer inside Slack's 3 s)."""
 
-    def __init__(self, settings: TrackerSettings, now: datetime, timeout: float | None = None) -> None:
+
+class Remote:
+    """REST clients for the configured trackers, at `now` (for how long a rate limit lasts).
+    With `budget` (seconds), one read stops asking once it is spent: an epic too large to count in
+    time is returned without its counts, for the reconcile to count."""
+
+    def __init__(self, settings: TrackerSettings, now: datetime, *, budget: float | None = None) -> None:
         self.settings = settings
         self.now = now
-        self.timeout = timeout or settings.tracker_timeout_seconds
+        self.timeout = settings.tracker_timeout_seconds
+        self.budget = budget
+        self._deadline: float | None = None
+        self._asked = 0  # requests made by the current read
         self.github_remaining: int | None = None
         self.github_reset: float | None = None
         self.calls = 0
 
     def read(self, ref: Ref) -> Item:
         """The item's state now. Raises ItemGone (404), RateLimited, TrackerUnreachable, TrackerRefused."""
+        self._deadline = time.monotonic() + self.budget if self.budget is not None else None
+        self._asked = 0
         if ref.tracker is Tracker.JIRA:
             return self._jira(ref)
         return self._github(ref)
@@ -81,9 +93,12 @@ class Remote:
             query = {"jql": f"parent = {ref.ref}", "fields": "status", "maxResults": str(EPIC_PAGE)}
             if token:
                 query["nextPageToken"] = token
-            page = self._get(
-                ref, f"{ref.site}/rest/api/3/search/jql?{urlencode(query)}", self._jira_headers()
-            )
+            try:
+                page = self._get(
+                    ref, f"{ref.site}/rest/api/3/search/jql?{urlencode(query)}", self._jira_headers()
+                )
+            except _OutOfTime:
+                return item  # counted later, by the reconcile
             issues = page.get("issues") or []
             total += len(issues)
             done += sum(1 for issue in issues if reading.jira_done(issue))
@@ -113,14 +128,22 @@ class Remote:
 
     def _get(self, ref: Ref, url: str, headers: dict[str, str]) -> dict[str, Any]:
         name, host = TRACKER_NAMES[ref.tracker], urlsplit(url).netloc
+        timeout = self.timeout
+        if self._deadline is not None and self._asked:  # a read's first request has the whole timeout
+            timeout = min(timeout, self._deadline - time.monotonic())
+            if timeout <= 0.05:
+                raise _OutOfTime
         request = urllib.request.Request(url, headers={**headers, "User-Agent": "Throughline"})  # noqa: S310
         self.calls += 1
+        self._asked += 1
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
                 status, answer, raw = response.status, response.headers, response.read()
         except urllib.error.HTTPError as error:
             status, answer, raw = error.code, error.headers, error.read()
         except OSError as exc:  # URLError, timeouts and refused connections are all OSErrors
+            if self._deadline is not None and self._asked > 1 and time.monotonic() >= self._deadline - 0.05:
+                raise _OutOfTime from None
             reason = getattr(exc, "reason", exc)
             log.info("%s at %s unreachable: %s", name, host, reason)
             raise TrackerUnreachable(
