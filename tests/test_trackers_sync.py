@@ -266,3 +266,24 @@ def test_without_trackers_nothing_is_offered_and_webhooks_are_not_found(
         assert "trackers" in rig.tick().counts and rig.tick().counts["trackers"] == {}
     finally:
         rig.close()
+
+
+def test_github_set_to_send_form_encoded_payloads_works_too(rig: Rig, key: str, github: LocalGitHub) -> None:
+    from urllib.parse import urlencode
+
+    github.add_issue("acme/web", "Bug")
+    link(rig, key, f"{GH}/acme/web/issues/1")
+    github.change("acme/web", 1, state="closed", notify=False)
+    payload = {
+        "action": "closed",
+        "issue": github.issue_json(github.repo("acme/web"), github.repos["acme/web"].issues[1]),
+    }
+    payload["repository"] = {"full_name": "acme/web"}
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-GitHub-Event": "issues",
+        "X-GitHub-Delivery": "form-1",
+        "X-Hub-Signature-256": signature(GITHUB_SECRET, body),
+    }
+    assert Delivery(rig.url + "/webhooks/github", body, headers).send() == (200, "1 linked item(s) updated")

@@ -16,6 +16,7 @@ import hmac
 import json
 import logging
 from collections.abc import Mapping
+from urllib.parse import parse_qs
 
 from pydantic import SecretStr
 
@@ -39,6 +40,14 @@ def signed(secret: str, body: bytes, header: str | None) -> bool:
     """Whether `header` is `sha256=<hex HMAC-SHA256 of body under secret>`."""
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return header is not None and hmac.compare_digest(expected.encode(), header.strip().encode())
+
+
+def _json_of(headers: Mapping[str, str], body: bytes) -> bytes | str:
+    """The JSON of a delivery: the body, or its `payload` field when GitHub was set to send
+    application/x-www-form-urlencoded (the signature covers the raw body either way)."""
+    if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return (parse_qs(body.decode("utf-8")).get("payload") or ["null"])[0]
+    return body
 
 
 class Webhooks:
@@ -70,7 +79,7 @@ class Webhooks:
                 return "400 Bad Request", "no X-GitHub-Delivery"
             delivery = "body:" + hashlib.sha256(body).hexdigest()
         try:
-            payload = json.loads(body)
+            payload = json.loads(_json_of(headers, body))
             if not isinstance(payload, dict):
                 raise ValueError("not an object")
             news = self._news(tracker, headers, payload)
