@@ -74,6 +74,17 @@ class LinkLine:
 
 
 @dataclass(frozen=True)
+class Move:
+    """What changed in one linked item over a stretch of time (first value, last value), or that
+    it was deleted: what a check-in shows as having moved."""
+
+    label: str  # PAY-12, acme/web#3
+    url: str
+    changes: dict[str, tuple[object, object]]  # status, done, assignee, done_count, ... -> (from, to)
+    gone: bool = False
+
+
+@dataclass(frozen=True)
 class Linked:
     """The answer to a link: the initiative's key and the item, and whether it was new."""
 

@@ -11,7 +11,7 @@ from slack_sdk.models.views import View
 
 from bot.blockkit.blocks import context, plain, section
 from bot.core import mrkdwn
-from bot.trackers.models import TRACKER_NAMES, URL_FIELD, Kind, Linked, LinkLine, Tracker
+from bot.trackers.models import TRACKER_NAMES, URL_FIELD, Kind, Linked, LinkLine, Move, Tracker
 
 
 class LinkAction(StrEnum):
@@ -103,3 +103,48 @@ def usage() -> tuple[str, list[Block]]:
         "(a Jira issue or epic, a GitHub issue, pull request or milestone)."
     )
     return text, [section(text), context("Or press *Link work* on the initiative's card.")]
+
+
+MOVES_SHOWN = 6  # moves listed in a check-in before "…and N more"
+
+
+def _change_words(move: Move) -> list[str]:
+    """Plain words for what changed: "To Do → Done", "assigned to Bo", "3 → 5 of 8 done"."""
+    if move.gone:
+        return ["deleted"]
+    words = []
+    changes = move.changes
+    if "status" in changes:
+        old, new = changes["status"]
+        words.append(f"{old or '—'} → {new or '—'}")
+    elif "done" in changes:
+        words.append("done" if changes["done"][1] else "reopened")
+    if "done_count" in changes or "total_count" in changes:
+        done = changes.get("done_count", (None, None))
+        total = changes.get("total_count", (None, None))
+        if done[1] is not None and total[1] is not None:
+            was = f"{done[0]} → " if "done_count" in changes and done[0] is not None else ""
+            words.append(f"{was}{done[1]} of {total[1]} done")
+    if "assignee" in changes:
+        new = changes["assignee"][1]
+        words.append(f"assigned to {new}" if new else "unassigned")
+    if "missing" in changes and not changes["missing"][1]:
+        words.append("found again")
+    return words or ["changed"]
+
+
+def move_line(move: Move) -> str:
+    """`• <url|PAY-12> To Do → Done, assigned to Bo` (mrkdwn, escaped)."""
+    return f"• {mrkdwn.link(move.url or None, move.label)} {mrkdwn.escape(', '.join(_change_words(move)))}"
+
+
+def move_lines(moves: list[Move]) -> list[str]:
+    shown = [move_line(m) for m in moves[:MOVES_SHOWN]]
+    if len(moves) > MOVES_SHOWN:
+        shown.append(f"• _…and {len(moves) - MOVES_SHOWN} more_")
+    return shown
+
+
+def moved_text(moves: list[Move]) -> str:
+    """What moved, as plain text an owner can keep or correct: `PAY-12: To Do → Done.` a line each."""
+    return "\n".join(f"{m.label}: {', '.join(_change_words(m))}." for m in moves)
