@@ -11,10 +11,16 @@ import logging
 import sys
 import time
 
-from bench import fanout, latency, reads, scheduler
+from bench import fanout, latency, reads, scheduler, trackers
 from bench.harness import HEADER, Table, postgres_url
 
-BENCHES = {"latency": latency.run, "reads": reads.run, "scheduler": scheduler.run, "fanout": fanout.run}
+BENCHES = {
+    "latency": latency.run,
+    "reads": reads.run,
+    "scheduler": scheduler.run,
+    "fanout": fanout.run,
+    "trackers": trackers.run,
+}
 
 
 def main() -> int:
