@@ -11,7 +11,7 @@ import logging
 import sys
 import time
 
-from bench import fanout, latency, migration, reads, scheduler
+from bench import fanout, latency, migration, reads, scheduler, trackers
 from bench.harness import HEADER, Table, postgres_url
 
 BENCHES = {
@@ -20,6 +20,7 @@ BENCHES = {
     "scheduler": scheduler.run,
     "fanout": fanout.run,
     "migration": migration.run,
+    "trackers": trackers.run,
 }
 
 

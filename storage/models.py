@@ -412,3 +412,37 @@ class HealthCheckpoint(Base):
     taken_at: Mapped[datetime]
     # OKR id (as text) -> [on track, at risk, blocked]
     counts: Mapped[dict[str, Any]] = mapped_column(default=json_default)
+
+
+class TrackerLink(Base):
+    """A Jira issue or epic, or a GitHub issue, pull request or milestone, linked to an initiative,
+    with what was last read of it (REST or webhook). `next_check_at` is when the reconcile reads it
+    again; a webhook about a newer `remote_updated_at` updates it at once."""
+
+    __tablename__ = "tracker_link"
+    __table_args__ = (
+        sa.UniqueConstraint("team_id", "initiative_id", "tracker", "site", "kind", "ref"),
+        sa.Index("ix_tracker_link_tracker_site_ref", "tracker", "site", "ref"),  # webhooks find theirs
+        sa.Index("ix_tracker_link_next_check_at", "next_check_at"),  # the reconcile's due ones
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(TeamId)
+    initiative_id: Mapped[int] = mapped_column(sa.ForeignKey("initiative.id"))
+    tracker: Mapped[str] = mapped_column(CleanString(10))  # jira | github
+    kind: Mapped[str] = mapped_column(CleanString(10))  # issue | epic | pull | milestone
+    site: Mapped[str] = mapped_column(CleanString(200))  # Jira site URL, or GitHub owner/name
+    ref: Mapped[str] = mapped_column(CleanString(40))  # PAY-12, or the number
+    url: Mapped[str] = mapped_column(CleanString(2000))
+    title: Mapped[str] = mapped_column(CleanString(300), default="")
+    status: Mapped[str] = mapped_column(CleanString(60), default="")  # In Progress, open, merged, ...
+    done: Mapped[bool] = mapped_column(default=False)
+    missing: Mapped[bool] = mapped_column(default=False)  # deleted, or no longer readable
+    assignee: Mapped[str | None] = mapped_column(CleanString(100))
+    done_count: Mapped[int | None]  # an epic's or milestone's items done, of total_count
+    total_count: Mapped[int | None]
+    remote_updated_at: Mapped[datetime | None]
+    checked_at: Mapped[datetime]
+    next_check_at: Mapped[datetime]
+    linked_by: Mapped[str] = mapped_column(UserId)
+    created_at: Mapped[datetime]

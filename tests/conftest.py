@@ -28,6 +28,8 @@ from bot.app.runtime import Runtime
 from bot.app.server import EVENTS_PATH, ThroughlineWSGI, make_server
 from bot.core.clock import FixedClock
 from bot.core.config import Settings
+from bot.localtrackers.github import LocalGitHub
+from bot.localtrackers.jira import LocalJira
 from storage import migrate
 from storage.db import Database
 from storage.models import Base
@@ -167,6 +169,35 @@ def fake(_fake_server: FakeSlack) -> Iterator[FakeSlack]:
         _fake_server.add_channel(channel_id, name)
     yield _fake_server
     assert not _fake_server.invalid, f"the app sent Slack invalid payloads: {_fake_server.invalid}"
+
+
+@pytest.fixture(scope="session")
+def _jira_server() -> Iterator[LocalJira]:
+    site = LocalJira().start()
+    yield site
+    site.stop()
+
+
+@pytest.fixture(scope="session")
+def _github_server() -> Iterator[LocalGitHub]:
+    site = LocalGitHub().start()
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def jira(_jira_server: LocalJira) -> LocalJira:
+    """The local Jira Cloud site (bot/localtrackers), emptied per test; tests/trackers_rig.py
+    points the app at it."""
+    _jira_server.reset()
+    return _jira_server
+
+
+@pytest.fixture
+def github(_github_server: LocalGitHub) -> LocalGitHub:
+    """The local GitHub (bot/localtrackers), emptied per test."""
+    _github_server.reset()
+    return _github_server
 
 
 def make_settings(fake: FakeSlack, database_url: str, **overrides: Any) -> Settings:

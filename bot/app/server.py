@@ -14,6 +14,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
 from bot.slack.deadline import ARRIVED_AT
+from bot.trackers.handlers.webhooks import PATHS as WEBHOOK_PATHS
+from bot.trackers.handlers.webhooks import Webhooks
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -87,7 +89,9 @@ class _GuardedHandler(SlackRequestHandler):
 
 class ThroughlineWSGI:
     """`POST /slack/events` for commands, interactivity, options and events (signed, 5-minute
-    replay window: bolt answers 401 otherwise); `GET /healthz` answers 200 if the database does;
+    replay window: bolt answers 401 otherwise); `POST /webhooks/github` and `/webhooks/jira` for
+    the trackers' webhooks (signed too, bot.trackers.handlers.webhooks); `GET /healthz` answers
+    200 if the database does;
     `GET /livez` 200 while the process runs; `GET /readyz` 200 once `readiness` says ready (Slack
     and the database answer), else 503 with the reasons."""
 
@@ -96,6 +100,8 @@ class ThroughlineWSGI:
     ) -> None:
         self.slack = _GuardedHandler(app, path=EVENTS_PATH)
         self.db = db
+        services = getattr(app, "services", None)  # set by create_app
+        self.webhooks = Webhooks(services) if services is not None else None
         self.readiness = readiness
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -110,6 +116,9 @@ class ThroughlineWSGI:
                 body = read_body(environ)
             except _Refused as refused:
                 return _plain(start_response, refused.status, refused.reason)
+            if environ.get("PATH_INFO") in WEBHOOK_PATHS and self.webhooks is not None:
+                status, text = self.webhooks.receive(environ["PATH_INFO"], _headers(environ), body)
+                return _plain(start_response, status, text)
             # bolt reads CONTENT_LENGTH bytes from wsgi.input: hand it the bytes already read
             environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
         return self.slack(environ, start_response)
@@ -134,6 +143,14 @@ class ThroughlineWSGI:
         data = json.dumps(body).encode()
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
         return [data]
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request's headers, named in lower case (`x-hub-signature-256`)."""
+    headers = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = str(environ["CONTENT_TYPE"])
+    return headers
 
 
 def _plain(start_response: Any, status: str, text: str) -> Iterable[bytes]:

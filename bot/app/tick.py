@@ -18,6 +18,7 @@ from bot.dependencies import jobs as dependency_passes
 from bot.digest import jobs as digest_jobs
 from bot.outbox.deliverer import Deliverer, DeliveryReport
 from bot.slack import redelivery
+from bot.trackers import jobs as tracker_passes
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ def steps() -> list[tuple[str, Step]]:
         ("escalations", dependency_passes.escalations),
         ("chart", digest_jobs.chart_checkpoints),  # before the digest: its chart reads its slot's checkpoint
         ("digest", digest_jobs.post_digests),
+        # last: it waits on the trackers' answers, which must never delay a message
+        ("trackers", tracker_passes.reconcile),  # linked work read again where a webhook was missed
     ]
 
 

@@ -15,6 +15,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.core.calendar import Cadence
+from bot.trackers.models import Move
 from storage.models import CheckinStatus, Event, Health, Initiative, InitiativeState
 
 OWNER_BATCH = 500  # owners one pass handles per tick; the rest wait for the next minute
@@ -92,6 +93,7 @@ class SlotItem:
     okr_title: str
     metric: Metric | None
     answer: Answer | None
+    moved: tuple[Move, ...] = ()  # what moved in its linked work since the check-in before
 
     @property
     def answerable(self) -> bool:
@@ -272,6 +274,7 @@ class UpdateForm:
     answered_by: str | None  # set when this adds a correction to an answered slot
     answered_at: datetime | None
     tz: ZoneInfo
+    moved: tuple[Move, ...] = ()  # what moved in its linked work: "What moved" starts with it
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class Action(StrEnum):
     CLOSE = "close or cancel this initiative"
     ADD_DEPENDENCY = "add a dependency to this initiative"
     MANAGE_DEPENDENCY = "renegotiate or mark this dependency met"
+    LINK_WORK = "link Jira or GitHub work to this initiative"
     HANDLE_ESCALATION = "acknowledge, resolve or snooze this escalation"
     CHANGE_SETTINGS = "change Throughline's settings"
     MANAGE_OKRS = "add, import or archive OKRs"
@@ -53,6 +54,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.CLOSE: frozenset({Role.OWNER, Role.TRIAGE_LEAD, Role.OKR_OWNER}),
     Action.ADD_DEPENDENCY: frozenset({Role.OWNER, Role.REQUESTER, Role.TRIAGE_LEAD}),
     Action.MANAGE_DEPENDENCY: frozenset({Role.INVOLVED, Role.OKR_OWNER, Role.TRIAGE_LEAD}),
+    Action.LINK_WORK: frozenset({Role.OWNER, Role.REQUESTER, Role.OKR_OWNER, Role.TRIAGE_LEAD}),
     Action.HANDLE_ESCALATION: frozenset({Role.INVOLVED, Role.OKR_OWNER, Role.GOVERNANCE}),
     Action.CHANGE_SETTINGS: frozenset({Role.ADMIN}),
     Action.MANAGE_OKRS: frozenset({Role.ADMIN, Role.OKR_OWNER}),

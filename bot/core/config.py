@@ -41,6 +41,7 @@ from pydantic_settings import (
 )
 
 from bot.core.calendar import Cadence, WorkCalendar, check_holidays, check_zone
+from bot.core.integrations import TrackerSettings
 
 ENV_PREFIX = "THROUGHLINE_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -197,10 +198,11 @@ class WorkspaceSettings(BaseModel):
 _config_file: ContextVar[Path | None] = ContextVar("throughline_config_file", default=None)
 
 
-class Settings(WorkspaceSettings, BaseSettings):
+class Settings(WorkspaceSettings, TrackerSettings, BaseSettings):
     """The process's settings. Slack and database variables have their usual names; the rest are
     THROUGHLINE_<NAME>. A TOML file (THROUGHLINE_CONFIG, or ./throughline.toml) can hold any of
-    them by field name; the environment wins over the file."""
+    them by field name; the environment wins over the file. The trackers' settings are in
+    bot.core.integrations."""
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,

@@ -17,6 +17,7 @@ from bot.intake import handlers as intake
 from bot.okrs import handlers as okrs
 from bot.status import handlers as status
 from bot.status.models import QueryKind, parse_query
+from bot.trackers import handlers as trackers
 
 DIGEST_WAIT = ":hourglass_flowing_sand: Building the digest preview…"
 
@@ -36,6 +37,8 @@ def register(app: App, services: Services) -> None:
             text, blocks = intake.queue_reply(services, team_id, user_id)
         elif query.kind is QueryKind.STALLED:
             text, blocks = escalation.stalled_reply(services, team_id)
+        elif query.kind is QueryKind.LINK:
+            text, blocks = trackers.link_reply(services, team_id, user_id, query.arg)
         else:
             text, blocks = status.answer(services, client, team_id, user_id, query)
         ack(response_type="ephemeral", text=text, blocks=blocks)

@@ -14,6 +14,7 @@ from bot.intake import handlers as intake
 from bot.okrs import handlers as okrs
 from bot.slack import commands, deadline, errors
 from bot.status import handlers as status
+from bot.trackers import handlers as trackers
 
 
 def register_all(app: App, services: Services) -> None:
@@ -27,6 +28,7 @@ def register_all(app: App, services: Services) -> None:
         okrs,  # the /okr add modal
         intake,  # /request, shortcuts, triage
         status,  # the status card's buttons
+        trackers,  # "Link work" and its modal (the webhooks come in beside /slack/events)
     ]
     deadline.register(app)  # every Slack call made while answering: within Slack's 3 s
     for module in modules:

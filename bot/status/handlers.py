@@ -29,7 +29,7 @@ def answer(
 ) -> tuple[str, list[Block]]:
     """(fallback text, blocks) of the ephemeral reply to `/initiative <text>`, parsed once by the
     router (bot.slack.commands), which sends `queue` and `stalled` elsewhere."""
-    if query.kind in (QueryKind.HELP, QueryKind.QUEUE, QueryKind.STALLED):
+    if query.kind in (QueryKind.HELP, QueryKind.QUEUE, QueryKind.STALLED, QueryKind.LINK):
         return status_views.usage()
     with services.db.read() as session:
         settings = services.workspace(session, team_id)
@@ -42,7 +42,14 @@ def answer(
             if isinstance(found, OkrNotFound):
                 return status_views.unknown_okr(found)
             return status_views.okr_overview(found)
-        card = cards.card(session, team_id, query.arg, settings, viewer_id=user_id)
+        card = cards.card(
+            session,
+            team_id,
+            query.arg,
+            settings,
+            viewer_id=user_id,
+            trackers_on=services.settings.trackers_on,
+        )
     if card is None:
         return status_views.unknown_initiative(query.arg)
     return card_views.card(card, intake_link=intake_link(client, card))

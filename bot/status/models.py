@@ -5,13 +5,14 @@ models its answers are built from (pages of lines, my work, a search, an OKR's r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.okrs import models as okrs
+from bot.trackers.models import LinkLine
 from storage.models import (
     Checkin,
     CheckinUpdate,
@@ -33,6 +34,7 @@ class QueryKind(StrEnum):
     QUEUE = "queue"  # /initiative queue
     STALLED = "stalled"  # /initiative stalled
     SEARCH = "search"  # /initiative some words
+    LINK = "link"  # /initiative link REQ-17 https://… (linked work, bot.trackers)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ def parse_query(text: str) -> Query:
         return Query(QueryKind(first))
     if first == "okr":
         return Query(QueryKind.OKR, " ".join(words[1:]))
+    if first == "link" and len(words) > 1:
+        return Query(QueryKind.LINK, " ".join(words[1:]))
     if len(words) == 1 and _KEY.match(words[0]):
         return Query(QueryKind.KEY, words[0].upper())
     return Query(QueryKind.SEARCH, " ".join(words))
@@ -271,3 +275,6 @@ class Card:
     waits_on_total: int | None = None  # how many there are in all (None: just those listed)
     waited_on_by_total: int | None = None
     escalations_total: int | None = None
+    links: list[LinkLine] = field(default_factory=list)  # linked Jira / GitHub work (bot.trackers)
+    links_total: int = 0
+    can_link: bool = False  # the viewer may link work, and a tracker is set up

@@ -33,6 +33,8 @@ from bot.core.config import WorkspaceSettings
 from bot.core.errors import Conflict, InvalidFields
 from bot.core.text import clean
 from bot.initiatives.service import find_initiative, has_key, initiative_subject, search_initiatives
+from bot.trackers.models import Move
+from bot.trackers.service import moves as tracker_moves
 from storage.models import (
     Checkin,
     CheckinStatus,
@@ -152,7 +154,21 @@ def open_update(
         answered_by=first.author_id if first else None,
         answered_at=first.created_at if first else None,
         tz=zone_of_user(session, team_id, actor_id, settings),
+        moved=tuple(_moved_before(session, initiative, checkin)) if first is None else (),
     )
+
+
+def _moved_before(session: Session, initiative: Initiative, checkin: Checkin | None) -> list[Move]:
+    """What moved in the linked work up to the check-in being answered, since the one before it."""
+    if checkin is None:
+        return []
+    previous = session.scalar(
+        sa.select(sa.func.max(Checkin.slot_at)).where(
+            Checkin.initiative_id == initiative.id, Checkin.slot_at < checkin.slot_at
+        )
+    )
+    window = (initiative.id, previous, checkin.slot_at)
+    return tracker_moves.moved(session, initiative.team_id, {checkin.id: window}).get(checkin.id, [])
 
 
 def _number(text: str | None) -> float | None:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.checkins.models import (
     Answer,
@@ -27,6 +27,7 @@ from bot.checkins.models import (
 from bot.checkins.service.schedule import cached_person, zone_of_user
 from bot.core import history, people
 from bot.core.config import WorkspaceSettings
+from bot.trackers.service import moves as tracker_moves
 from storage.models import (
     Checkin,
     CheckinStatus,
@@ -72,9 +73,19 @@ def _answers(session: Session, checkin_ids: Iterable[int]) -> dict[int, Answer]:
     return found
 
 
+_EARLIER = aliased(Checkin, name="earlier")
+# the slot of the initiative's check-in before this one: linked work "moved" since then
+_PREVIOUS_SLOT = (
+    sa.select(sa.func.max(_EARLIER.slot_at))
+    .where(_EARLIER.initiative_id == Checkin.initiative_id, _EARLIER.slot_at < Checkin.slot_at)
+    .correlate(Checkin)
+    .scalar_subquery()
+)
+
+
 def _items(session: Session, where: list[sa.ColumnElement[bool]], limit: int | None = None) -> list[SlotItem]:
     statement = (
-        sa.select(Checkin, Initiative, Okr)
+        sa.select(Checkin, Initiative, Okr, _PREVIOUS_SLOT.label("previous_slot"))
         .join(Initiative, Initiative.id == Checkin.initiative_id)
         .join(Okr, Okr.id == Initiative.okr_id)
         .where(*where)
@@ -85,6 +96,11 @@ def _items(session: Session, where: list[sa.ColumnElement[bool]], limit: int | N
         statement = statement.limit(limit)
     rows = session.execute(statement).all()
     answers = _answers(session, (row.Checkin.id for row in rows))
+    moved = tracker_moves.moved(
+        session,
+        rows[0].Initiative.team_id if rows else "",
+        {row.Checkin.id: (row.Initiative.id, row.previous_slot, row.Checkin.slot_at) for row in rows},
+    )
     return [
         SlotItem(
             checkin_id=checkin.id,
@@ -103,8 +119,9 @@ def _items(session: Session, where: list[sa.ColumnElement[bool]], limit: int | N
             okr_title=okr.title,
             metric=metric_of(okr),
             answer=answers.get(checkin.id),
+            moved=tuple(moved.get(checkin.id, ())),
         )
-        for checkin, initiative, okr in rows
+        for checkin, initiative, okr, _previous in rows
     ]
 
 

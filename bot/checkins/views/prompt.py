@@ -20,6 +20,7 @@ from bot.blockkit.health import HEALTH_ICON, HEALTH_WORDS
 from bot.checkins.models import Metric, SlotItem, SlotMessage
 from bot.core import mrkdwn
 from bot.core.mrkdwn import Mrkdwn
+from bot.trackers import views as tracker_views
 from storage.models import CheckinStatus, Health, InitiativeState
 
 
@@ -147,9 +148,14 @@ def item_text(item: SlotItem, tz: ZoneInfo) -> str:
     kr = f":dart: {mrkdwn.escape(item.okr_key)} {mrkdwn.escape(item.okr_title)}"
     if item.metric is not None:
         kr += f" · now {metric_text(item.metric)}"
-    return (
+    text = (
         f"*{mrkdwn.escape(item.initiative_key)}* {mrkdwn.escape(item.title)}\n{kr}\n{item_status(item, tz)}"
     )
+    if item.moved:
+        text += "\n*Moved in the linked work since the last check-in:*\n" + "\n".join(
+            tracker_views.move_lines(list(item.moved))
+        )
+    return text
 
 
 def item_blocks(item: SlotItem, tz: ZoneInfo) -> list[Block]:

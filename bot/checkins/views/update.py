@@ -32,6 +32,7 @@ from bot.checkins.models import (
 )
 from bot.checkins.views.prompt import CheckinAction, health_text, number, when
 from bot.core import mrkdwn
+from bot.trackers import views as tracker_views
 
 UPDATE_CALLBACK = "checkin_update"
 CHOICES = {"on_track": "On track", "at_risk": "At risk", "blocked": "Blocked", "done": "Done"}
@@ -124,8 +125,14 @@ def update_modal(form: UpdateForm, *, from_home: bool = False) -> View:
             block_id=UpdateBlock.MOVED,
             label=plain("What moved since last time?", 2000),
             optional=True,
+            hint=plain("Started from the linked work: keep it, or correct it.", 2000) if form.moved else None,
             element=PlainTextInputElement(
-                action_id=UpdateBlock.MOVED, multiline=True, max_length=MOVED_LIMIT
+                action_id=UpdateBlock.MOVED,
+                multiline=True,
+                max_length=MOVED_LIMIT,
+                initial_value=mrkdwn.truncate(tracker_views.moved_text(list(form.moved)), MOVED_LIMIT)
+                if form.moved
+                else None,
             ),
         )
     )

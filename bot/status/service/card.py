@@ -20,6 +20,7 @@ from bot.status.models import (
     MessageRef,
     OtherSide,
 )
+from bot.trackers.service import links as tracker_links
 from storage.aliases import OTHER, PARENT_OKR, PROVIDER, WAITER
 from storage.models import (
     OPEN_STATES,
@@ -41,11 +42,18 @@ def triage_post_key(initiative_id: int) -> str:
 
 
 def card(
-    session: Session, team_id: str, key: str, settings: WorkspaceSettings, viewer_id: str | None = None
+    session: Session,
+    team_id: str,
+    key: str,
+    settings: WorkspaceSettings,
+    viewer_id: str | None = None,
+    *,
+    trackers_on: bool = False,
 ) -> Card | None:
     """The status card of initiative `key`, as `viewer_id` sees it (None: as a channel sees it,
     in the workspace's zone, without the owner's buttons). None if there is no such initiative.
-    Seven statements (six without a viewer), however many dependencies and check-ins it has."""
+    Eight statements (seven without a viewer), however many dependencies, check-ins and linked
+    items it has. `trackers_on`: a tracker is set up, so the card may offer "Link work"."""
     parent = PARENT_OKR
     found = session.execute(
         sa.select(Initiative, Okr, parent)
@@ -74,6 +82,7 @@ def card(
         session, team_id, initiative.id
     )
     escalations, escalations_total = _open_escalations(session, team_id, initiative.id)
+    links, links_total = tracker_links.card_lines(session, team_id, initiative.id)
     triage = session.execute(
         sa.select(Outbox.result_channel, Outbox.result_ts).where(
             Outbox.team_id == team_id, Outbox.key == triage_post_key(initiative.id)
@@ -82,7 +91,7 @@ def card(
 
     if viewer_id is None:
         zone = people.zone_of(None, settings)
-        can_update = can_add_dependency = False
+        can_update = can_add_dependency = can_link = False
     else:
         zone = people.zones(session, team_id, [viewer_id], settings)[viewer_id]
         subject = authz.Subject(
@@ -96,6 +105,7 @@ def card(
             Action.UPDATE, viewer_id, settings, subject
         )
         can_add_dependency = is_open and authz.can(Action.ADD_DEPENDENCY, viewer_id, settings, subject)
+        can_link = trackers_on and is_open and authz.can(Action.LINK_WORK, viewer_id, settings, subject)
 
     return Card(
         initiative=initiative,
@@ -113,6 +123,9 @@ def card(
         zone=zone,
         can_update=can_update,
         can_add_dependency=can_add_dependency,
+        links=links,
+        links_total=links_total,
+        can_link=can_link,
     )
 
 

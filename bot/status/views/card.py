@@ -14,6 +14,7 @@ from bot.blockkit.health import HEALTH_ICON, HEALTH_WORDS, STATE_WORDS
 from bot.core import mrkdwn
 from bot.status.models import Card, DependencyLine, EscalationLine
 from bot.status.views.replies import day, listing, okr_label, when
+from bot.trackers import views as tracker_views
 from storage.models import CheckinStatus, InitiativeState
 
 CARD_LINES = 12  # dependencies shown each way before "…and N more"
@@ -153,6 +154,13 @@ def card(
             "*Waited on by*",
             _limited([_dependency(d) for d in view.waited_on_by], "dependents", view.waited_on_by_total),
         )
+    if view.links:
+        blocks += listing(
+            "*Linked work*",
+            _limited(
+                [tracker_views.link_line(line) for line in view.links], "linked items", view.links_total
+            ),
+        )
     if view.escalations:
         blocks += listing(
             "*Open escalations*",
@@ -195,6 +203,8 @@ def card(
                     value=initiative_value(item.key),
                 )
             )
+        if view.can_link:
+            buttons.append(tracker_views.link_button(item.key))
         blocks.append(ActionsBlock(block_id=CardBlock.ACTIONS, elements=buttons))
 
     text = f"{item.key} {item.title}: {HEALTH_WORDS[item.health]}, {STATE_WORDS[item.state]}"

@@ -35,6 +35,7 @@ USAGE = (
     "initiatives\n"
     "• `/initiative queue` – requests waiting for triage, by strategic weight\n"
     "• `/initiative stalled` – stalled dependencies and their escalation\n"
+    "• `/initiative link REQ-17 URL` – link a Jira issue or epic, a GitHub issue, PR or milestone\n"
     "• `/initiative help` – this list\n"
     "• `/request` – ask another team for something (linked to an OKR)\n"
     "Everything about you is also on Throughline's *Home* tab."
