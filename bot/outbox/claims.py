@@ -82,7 +82,7 @@ def _claimable(now: datetime, dialect: str) -> sa.ColumnElement[bool]:
     return sa.and_(due, ready, in_turn)
 
 
-def _fair_pick(condition: sa.ColumnElement[bool], batch: int, per_target: int) -> sa.Select[tuple[int]]:
+def _fair_pick(condition: sa.ColumnElement[bool], batch: int, per_target: int) -> sa.Select[Any]:
     """Ids of up to `batch` claimable rows: per_target per conversation (RECOVERY_PER_TARGET
     unconfirmed ones), round-robin by workspace, then by conversation, oldest due first."""
     target = sa.func.coalesce(Outbox.channel, Outbox.ref_key, "")
@@ -124,7 +124,7 @@ def claim_due(
     """Claim up to `batch` due rows for `lease` (on the database's clock), fairly; in send order."""
     dialect = session.get_bind().dialect.name
     condition = _claimable(now, dialect)
-    order = list(session.scalars(_fair_pick(condition, batch, per_target)))
+    order: list[int] = list(session.scalars(_fair_pick(condition, batch, per_target)))
     if not order:
         return []
     # lock what is still claimable (another replica may have taken some meanwhile: skipped)
