@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from storage.models import Outbox, OutboxState
 
-
 UNSENT = (OutboxState.PENDING, OutboxState.SENDING, OutboxState.PARKED)
 
 
