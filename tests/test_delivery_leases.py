@@ -113,3 +113,21 @@ def test_a_claim_held_through_a_slow_batch_is_renewed_at_the_database_before_its
     deliverer._deliver(claim, report)
 
     assert report.sent == 1 and len(copies(fake, "late")) == 1
+
+
+def test_a_message_enqueued_by_a_replica_whose_clock_runs_ahead_is_found_after_an_unclear_answer(
+    db, settings, fake: FakeSlack
+) -> None:
+    """Its created_at is 150 s in Slack's future: the lookup must still see the stored post."""
+    from datetime import UTC, datetime
+
+    ahead = FixedClock(datetime.now(UTC) + timedelta(seconds=150))
+    post(db, ahead, "early")
+    fake.fail("chat.postMessage", status=500, after_store=True)
+    fast = deliverer_at(db, settings, ahead)
+    assert fast.drain().unknown == 1
+
+    ahead.advance(timedelta(hours=1))
+    fast.drain()
+
+    assert len(copies(fake, "early")) == 1 and row(db, "early").state == OutboxState.SENT

@@ -30,6 +30,10 @@ from bot.outbox.outcomes import TRANSIENT_ERRORS
 from bot.outbox.pace import retry_after
 
 MAX_PAGES = 20  # of 200 messages: beyond that a lookup proves nothing and is tried again later
+# A row's created_at is the clock of the replica that enqueued it, which may run ahead of Slack's:
+# a lookup reads from this much earlier, or a post stored "before it was made" would be missed
+# and sent again.
+CLOCK_MARGIN = timedelta(minutes=15)
 
 
 def without_blind_retries(client: WebClient) -> WebClient:
@@ -134,7 +138,7 @@ class Lookups:
         method: Callable[..., Any] = self.client.conversations_history
         if item.thread_ts is not None:
             method, args["ts"] = self.client.conversations_replies, item.thread_ts
-        oldest = f"{since.timestamp() - 1:.6f}"
+        oldest = f"{(since - CLOCK_MARGIN).timestamp():.6f}"
         messages: list[dict[str, Any]] = []
         cursor = None
         for _ in range(MAX_PAGES):
