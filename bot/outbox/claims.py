@@ -30,6 +30,7 @@ PER_TARGET = 5  # rows of one (workspace, conversation) in one claim
 # unconfirmed rows of one conversation in one claim: one read of it clears them all, so more of
 # them per claim spends less of the lookup budget (1 request a minute for some apps)
 RECOVERY_PER_TARGET = 20
+CANDIDATES = 3  # rows ranked per row claimed
 _OTHER = aliased(Outbox, name="other")  # another row of the outbox, in the claim's query
 
 
@@ -115,7 +116,10 @@ def _fair_pick(condition: sa.ColumnElement[bool], batch: int, per_target: int) -
         .subquery()
     )
     r = ranked.c
-    return sa.select(r.id).order_by(r.in_team, r.next_attempt_at, r.id).limit(batch)
+    # more candidates than the batch: replicas claiming at once rank the same rows first, and
+    # each takes the next ones the others have not locked (SKIP LOCKED) instead of none
+    picked = sa.select(r.id, r.in_team, r.next_attempt_at).order_by(r.in_team, r.next_attempt_at, r.id)
+    return picked.limit(batch * CANDIDATES)
 
 
 def claim_due(
@@ -124,12 +128,17 @@ def claim_due(
     """Claim up to `batch` due rows for `lease` (on the database's clock), fairly; in send order."""
     dialect = session.get_bind().dialect.name
     condition = _claimable(now, dialect)
-    order: list[int] = list(session.scalars(_fair_pick(condition, batch, per_target)))
-    if not order:
-        return []
-    # lock what is still claimable (another replica may have taken some meanwhile: skipped)
-    locked = skip_locked(sa.select(Outbox).where(Outbox.id.in_(order), condition), session)
-    rows = sorted(session.scalars(locked).all(), key=lambda r: order.index(r.id))
+    picked = _fair_pick(condition, batch, per_target).subquery()
+    # lock, in the fair order, the first `batch` candidates still claimable and not locked by
+    # another replica's claim (PostgreSQL skips those; SQLite's one writer lock serialises claims)
+    statement = (
+        sa.select(Outbox)
+        .join(picked, picked.c.id == Outbox.id)
+        .where(condition)
+        .order_by(picked.c.in_team, picked.c.next_attempt_at, picked.c.id)
+        .limit(batch)
+    )
+    rows = list(session.scalars(skip_locked(statement, session, of=Outbox)).all())
     if not rows:
         return []
     token = secrets.token_hex(8)

@@ -100,6 +100,7 @@ class Deliverer:
         pace: Pace = UNPACED,
         max_attempts: int = MAX_ATTEMPTS,
         per_target: int = PER_TARGET,
+        backoff: timedelta = timedelta(seconds=15),
     ) -> None:
         self.db = db
         self.client = client
@@ -111,6 +112,7 @@ class Deliverer:
         self.pace = pace
         self.max_attempts = max_attempts
         self.per_target = per_target
+        self.backoff = backoff  # the first retry's wait; it doubles with each attempt
 
     def drain(self, max_rounds: int = 1000) -> DeliveryReport:
         """Send everything that is due now; stops when a round claims nothing it had not claimed
@@ -342,7 +344,7 @@ class Deliverer:
         delay = (
             max(after, timedelta(seconds=1))
             if after is not None
-            else min(MAX_BACKOFF, timedelta(seconds=15 * 2 ** min(claim.attempts - 1, 12)))
+            else min(MAX_BACKOFF, self.backoff * 2 ** min(claim.attempts - 1, 12))
         )
         with self.db.session() as session:
             session.execute(
