@@ -1,4 +1,4 @@
-"""python -m bench [latency|reads|scheduler|fanout ...] [--sqlite-only] [--quick]
+"""python -m bench [latency|reads|scheduler|fanout|soak ...] [--sqlite-only] [--quick]
 
 Runs each benchmark on SQLite and, when BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a
 PostgreSQL database to create scratch databases next to, on PostgreSQL too. Every figure is a ratio
@@ -11,10 +11,16 @@ import logging
 import sys
 import time
 
-from bench import fanout, latency, reads, scheduler
+from bench import fanout, latency, reads, scheduler, soak
 from bench.harness import HEADER, Table, postgres_url
 
-BENCHES = {"latency": latency.run, "reads": reads.run, "scheduler": scheduler.run, "fanout": fanout.run}
+BENCHES = {
+    "latency": latency.run,
+    "reads": reads.run,
+    "scheduler": scheduler.run,
+    "fanout": fanout.run,
+    "soak": soak.run,
+}
 
 
 def main() -> int:
