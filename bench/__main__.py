@@ -1,4 +1,4 @@
-"""python -m bench [latency|reads|scheduler|fanout|migration ...] [--sqlite-only] [--quick]
+"""python -m bench [latency|reads|scheduler|fanout|migration|trackers|soak ...] [--sqlite-only] [--quick]
 
 Runs each benchmark on SQLite and, when BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a
 PostgreSQL database to create scratch databases next to, on PostgreSQL too. Every figure is a ratio
@@ -11,7 +11,7 @@ import logging
 import sys
 import time
 
-from bench import fanout, latency, migration, reads, scheduler, trackers
+from bench import fanout, latency, migration, reads, scheduler, soak, trackers
 from bench.harness import HEADER, Table, postgres_url
 
 BENCHES = {
@@ -21,6 +21,7 @@ BENCHES = {
     "fanout": fanout.run,
     "migration": migration.run,
     "trackers": trackers.run,
+    "soak": soak.run,
 }
 
 

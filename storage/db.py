@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from storage.models import Base
+from storage.types import UTCDateTime
 
 
 def create_engine(url: str, *, echo: bool = False) -> Engine:
@@ -245,3 +247,17 @@ def in_id_list(dialect: str, column: Any, ids: sa.ColumnElement[Any], *, correla
         return column == sa.any_(sa.cast(ids, postgresql.ARRAY(sa.Integer)))
     values = sa.func.json_each(ids).table_valued("value")
     return column.in_(sa.select(sa.cast(values.c.value, sa.Integer)).correlate(correlate))
+
+
+def database_now(dialect: str, after: timedelta = timedelta(0)) -> sa.ColumnElement[datetime]:
+    """The database's clock (plus `after`), as an SQL expression: what leases are reckoned by, so
+    replicas whose clocks disagree still agree on whose a claim is. PostgreSQL's `now()` (the
+    transaction's start); SQLite's 'now' in UTC, written as UTCDateTime stores it (text that
+    compares in time order)."""
+    if dialect == "sqlite":
+        moment: sa.ColumnElement[Any] = sa.func.strftime(
+            "%Y-%m-%d %H:%M:%f000", "now", f"{after.total_seconds():+.3f} seconds"
+        )
+    else:
+        moment = sa.func.now() + sa.literal(after, sa.Interval())
+    return sa.type_coerce(moment, UTCDateTime())

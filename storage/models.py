@@ -73,6 +73,9 @@ class OutboxState(StrEnum):
     SENDING = "sending"  # claimed by a deliverer until `claimed_until`
     SENT = "sent"
     PARKED = "parked"  # a permanent error; needs a person (`throughline outbox retry`)
+    # sent longer ago than the retention period: its text is gone, its key and Slack reference
+    # (result_channel, result_ts) kept for a later edit or thread reply (bot/outbox/prune.py)
+    PRUNED = "pruned"
 
 
 class Workspace(Base):

@@ -17,6 +17,7 @@ from bot.outbox.deliverer import Deliverer, DeliveryReport
 from bot.outbox.pace import RATE_LIMIT_RETRIES, Pace
 from storage.db import Database
 from storage.models import Outbox, OutboxState
+from tests.outbox_support import age_leases
 from tests.slackfake import FakeSlack
 from tests.sqlcount import count_statements
 
@@ -187,7 +188,7 @@ def test_after_a_crash_between_send_and_mark_the_message_is_not_posted_again(
 
     deliverer.drain()  # lease not expired: nobody touches it
     assert len(fake.dms("U0BOB")) == 1 and rows(db)[0].state == OutboxState.SENDING
-    clock.advance(deliverer.lease + timedelta(seconds=1))
+    age_leases(db, deliverer.lease + timedelta(seconds=1))
     deliverer.drain()
 
     assert len(fake.dms("U0BOB")) == 1
@@ -200,7 +201,7 @@ def test_a_deliverer_whose_lease_expired_mid_batch_does_not_send_what_another_to
 ) -> None:
     post(db, clock, "slow", channel="C0TRIAGE", text="once")
     (stale,) = deliverer._claim()  # claimed, then this deliverer stalls past its lease
-    clock.advance(deliverer.lease + timedelta(seconds=1))
+    age_leases(db, deliverer.lease + timedelta(seconds=1))
     other = Deliverer(db, make_client(settings), clock, settings.workspace_defaults())
     assert other.drain().sent == 1
 
@@ -210,33 +211,18 @@ def test_a_deliverer_whose_lease_expired_mid_batch_does_not_send_what_another_to
     assert [m.text for m in fake.posts("C0TRIAGE")] == ["once"]
 
 
-def test_a_claim_half_its_lease_old_is_renewed_before_its_send_and_cannot_be_taken_over(
-    db, clock, settings, deliverer, fake
+def test_a_claimed_message_costs_one_check_that_the_claim_is_ours_and_one_write_marking_it_sent(
+    db, clock, deliverer, fake
 ) -> None:
-    post(db, clock, "late", channel="C0TRIAGE", text="once")
-    (claim,) = deliverer._claim()
-    clock.advance(deliverer.lease * 3 / 4)  # the batch was slow: a quarter of the lease is left
-    assert deliverer._renew(claim)
-    (row,) = rows(db)
-    assert row.claimed_until == clock.now() + deliverer.lease  # a whole lease again for the send
-    clock.advance(deliverer.lease / 2)  # past the first lease, within the renewed one
-    other = Deliverer(db, make_client(settings), clock, settings.workspace_defaults())
-    assert other.drain().sent == 0
-
-    report = DeliveryReport()
-    deliverer._deliver(claim, report)
-    assert report.sent == 1 and [m.text for m in fake.posts("C0TRIAGE")] == ["once"]
-
-
-def test_a_fresh_claim_is_sent_without_a_round_trip_to_renew_it(db, clock, deliverer, fake) -> None:
-    """A batch sent in a steady stream: a message costs its send and one write marking it sent."""
+    """The check (and renewal of the lease, on the database's clock) is one statement, just before
+    the send: nothing is sent on a claim that ran out."""
     post(db, clock, "fresh", channel="C0TRIAGE", text="once")
     (claim,) = deliverer._claim()
     report = DeliveryReport()
     with count_statements(db.engine) as seen:
         deliverer._deliver(claim, report)
     assert report.sent == 1 and fake.posts("C0TRIAGE")
-    assert [s.split()[0] for s in seen.sql if not s.startswith(("PRAGMA", "SET"))] == ["UPDATE"]
+    assert [s.split()[0] for s in seen.sql if not s.startswith(("PRAGMA", "SET"))] == ["UPDATE", "UPDATE"]
 
 
 def test_after_a_crash_before_send_the_message_is_sent_when_the_lease_expires(
@@ -244,7 +230,7 @@ def test_after_a_crash_before_send_the_message_is_sent_when_the_lease_expires(
 ) -> None:
     post(db, clock, "crashy", channel="C0TRIAGE")
     deliverer._claim()  # claimed, then the process died
-    clock.advance(deliverer.lease + timedelta(seconds=1))
+    age_leases(db, deliverer.lease + timedelta(seconds=1))
     deliverer.drain()
     assert len(fake.posts("C0TRIAGE")) == 1
 
@@ -309,7 +295,7 @@ def test_after_a_crash_between_upload_and_mark_the_file_is_not_uploaded_again(
         filename="digest-2026-W10.png",
         title="Health, last 8 weeks",
     )
-    clock.advance(deliverer.lease + timedelta(seconds=1))
+    age_leases(db, deliverer.lease + timedelta(seconds=1))
 
     deliverer.drain()
 
@@ -328,7 +314,7 @@ def test_after_a_crash_before_upload_the_file_is_uploaded_when_the_lease_expires
 ) -> None:
     chart(db, clock, deliverer)
     deliverer._claim()  # claimed the upload, then the process died
-    clock.advance(deliverer.lease + timedelta(seconds=1))
+    age_leases(db, deliverer.lease + timedelta(seconds=1))
 
     deliverer.drain()
 

@@ -49,6 +49,7 @@ class Runtime:
             settings.workspace_defaults(),
             lease=timedelta(seconds=settings.delivery_lease_seconds),
             pace=Pace(settings.slack_post_rate, settings.slack_post_burst),
+            max_attempts=settings.delivery_max_attempts,
         )
         self.worker = DeliveryWorker(self.deliverer)
         watch_commits(self.db, self.worker.kick)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.checkins import jobs as checkin_passes
 from bot.core.services import Services
 from bot.dependencies import jobs as dependency_passes
 from bot.digest import jobs as digest_jobs
+from bot.outbox import prune
 from bot.outbox.deliverer import Deliverer, DeliveryReport
 from bot.slack import redelivery
 from bot.trackers import jobs as tracker_passes
@@ -26,8 +27,22 @@ Step = Callable[[Services, datetime], dict[str, int]]
 
 
 def housekeeping(services: Services, now: datetime) -> dict[str, int]:
-    with services.db.session() as session:
-        return {"forgotten_requests": redelivery.forget_old(session, now)}
+    """Forget what is kept only for a while: Slack deliveries past their retry horizon, and sent
+    messages past the outbox's retention period, in batches of short transactions."""
+    forgotten = 0
+    for _ in range(prune.MAX_BATCHES):
+        with services.db.session() as session:
+            batch = redelivery.forget_old(session, now, limit=prune.BATCH)
+        forgotten += batch
+        if batch < prune.BATCH:
+            break
+    retention = timedelta(days=services.settings.outbox_retention_days)
+    pruned = prune.prune_sent(services.db, now, retention)
+    return {
+        "forgotten_requests": forgotten,
+        "outbox_deleted": pruned.deleted,
+        "outbox_pruned": pruned.kept_reference,
+    }
 
 
 def steps() -> list[tuple[str, Step]]:

@@ -22,11 +22,15 @@ def outbox(ctx: click.Context, show_all: bool) -> None:
     try:
         with database.session() as session:
             rows = admin.waiting(session, include_sent=show_all)
+            totals = admin.counts(session)
     finally:
         database.dispose()
     if not rows:
         click.echo("nothing waiting: every message was sent")
         return
+    if totals:
+        shown = ", ".join(f"{n} {state}" for state, n in sorted(totals.items()))
+        click.echo(f"{shown} (parked first; a parked row shows why in [brackets])")
     click.echo(f"{'ID':>6}  {'STATE':8} {'TRIES':>5}  {'NEXT TRY (UTC)':16}  {'TO':12} KEY / ERROR")
     for row in rows:
         next_try = row.next_attempt_at.strftime("%Y-%m-%d %H:%M") if row.state.value == "pending" else ""

@@ -260,6 +260,19 @@ class Settings(WorkspaceSettings, TrackerSettings, BaseSettings):
         le=3600,
         description="How long a deliverer holds a claimed message before others may take it.",
     )
+    delivery_max_attempts: int = Field(
+        8,
+        ge=1,
+        le=100,
+        description="Attempts at a message Slack refuses with an error not known to pass "
+        "(missing_scope, edit_window_closed, ...) before it is parked and the admins are told.",
+    )
+    outbox_retention_days: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        description="Days a sent message is kept in the outbox before the tick prunes it.",
+    )
     template_dir: Path | None = Field(None, description="Directory overriding the digest templates.")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR (any case).")
 

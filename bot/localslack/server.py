@@ -93,6 +93,9 @@ class LocalSlack(WebApi):
             self._response_contexts: dict[str, dict[str, Any]] = {}
             self.limiter = None
             self.latency = 0.0
+            # persistent faults: a function of the call (method, args) -> a Fault or None
+            self.chaos: Callable[[str, dict[str, Any]], Fault | None] | None = None
+            self._broken_channels: dict[tuple[str, str], str] = {}
 
     # -- the directory -----------------------------------------------------------------------------
 
@@ -167,6 +170,15 @@ class LocalSlack(WebApi):
             for _ in range(times):
                 self._faults[method].append(Fault(status, error, retry_after, drop, after_store, sleep))
 
+    def fail_channel(
+        self, channel: str, error: str, methods: tuple[str, ...] = ("chat.postMessage",)
+    ) -> None:
+        """Every call of `methods` to `channel` answers `error` from now on (until `reset`), as a
+        channel whose integration Slack refuses for a reason of its own does."""
+        with self._lock:
+            for method in methods:
+                self._broken_channels[(method, channel)] = error
+
     # -- what was seen ---------------------------------------------------------------------------
 
     def calls_to(self, method: str, *, ok: bool | None = None) -> list[Call]:
@@ -234,6 +246,11 @@ class LocalSlack(WebApi):
         with self._lock:
             faults = self._faults.get(method)
             fault = faults.popleft() if faults else None
+            broken = self._broken_channels.get((method, str(args.get("channel"))))
+            if fault is None and broken is not None:
+                fault = Fault(error=broken)
+            if fault is None and self.chaos is not None:
+                fault = self.chaos(method, args)
         if fault is not None and fault.after_store:
             status, body, headers = self._answer(method, args, token)
             if fault.sleep:

@@ -20,60 +20,39 @@ re-send: found, it is marked sent; proven absent, it is sent; a lookup that fail
 rate-limited leaves it unconfirmed, to be looked for again with backoff. The client that posts
 does not retry a post on 5xx or connection errors by itself (only 429s, which Slack refuses
 without storing).
+
+Claims are fair and leased by the database's clock (bot/outbox/claims.py); a send is made only
+after `hold` found the claim still ours, after any wait. An error that is neither known to pass
+nor known to be permanent is tried `max_attempts` times, then parked, and the admins are told once
+per cause (bot/outbox/notices.py).
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import sqlalchemy as sa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy.orm import Session, aliased
 
-from bot.core import mrkdwn
 from bot.core.clock import Clock
 from bot.core.config import WorkspaceSettings
-from bot.core.workspaces import settings_for
-from bot.outbox.enqueue import METADATA_EVENT, NOTICE_PREFIX, UPDATE, UPLOAD, enqueue
+from bot.outbox.claims import PER_TARGET, Claim, claim_due, hold
+from bot.outbox.enqueue import METADATA_EVENT, NOTICE_PREFIX, UPDATE, UPLOAD
 from bot.outbox.lookup import LookupFailed, Lookups, Wanted, without_blind_retries
-from bot.outbox.pace import RATE_LIMIT_RETRIES, UNPACED, Pace, retry_after
-from storage.db import Database, skip_locked
+from bot.outbox.notices import tell_admins
+from bot.outbox.outcomes import AMBIGUOUS_ERRORS, Lost, Park, Retry, Unknown, Wait, classify
+from bot.outbox.pace import RATE_LIMIT_RETRIES, UNPACED, Pace
+from storage.db import Database
 from storage.models import Outbox, OutboxState
 
 log = logging.getLogger(__name__)
 
-
-# Errors that no retry can fix: the row is parked and an admin is told once.
-PERMANENT_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "user_not_found",
-        "users_not_found",
-        "account_inactive",
-        "is_archived",
-        "cannot_dm_bot",
-        "user_disabled",
-        "invalid_blocks",
-        "invalid_blocks_format",
-        "msg_too_long",
-        "no_text",
-        "message_not_found",
-        "cant_update_message",
-        "restricted_action",
-        "channel_is_archived",
-    }
-)
-# Answers after which Slack may or may not have stored a post (besides any 5xx and connection error)
-AMBIGUOUS_ERRORS = frozenset({"internal_error", "fatal_error", "request_timeout", "service_unavailable"})
 MAX_BACKOFF = timedelta(hours=1)
-_EARLIER = aliased(Outbox, name="earlier")  # another row of the outbox, in the claim's query
+MAX_ATTEMPTS = 8  # for an error not known to pass: then the row is parked
 
 
 @dataclass
@@ -83,6 +62,7 @@ class DeliveryReport:
     parked: int = 0
     waiting: int = 0  # rows whose referenced message is not sent yet
     unknown: int = 0  # rows whose send ended ambiguously, or whose lookup could not tell
+    lost: int = 0  # claims that ran out before their send (another deliverer has them)
     errors: list[str] = field(default_factory=list)
 
     def __iadd__(self, other: DeliveryReport) -> DeliveryReport:
@@ -91,54 +71,13 @@ class DeliveryReport:
         self.parked += other.parked
         self.waiting += other.waiting
         self.unknown += other.unknown
+        self.lost += other.lost
         self.errors += other.errors
         return self
 
     @property
     def handled(self) -> int:
         return self.sent + self.retrying + self.parked + self.waiting + self.unknown
-
-
-@dataclass(frozen=True)
-class _Claim:
-    id: int
-    team_id: str
-    key: str
-    method: str
-    channel: str | None
-    ref_key: str | None
-    payload: dict[str, Any]
-    attempts: int
-    created_at: datetime
-    recovering: bool
-    token: str
-    claimed_at: datetime
-
-
-class _Retry(Exception):
-    def __init__(self, error: str, after: timedelta | None = None) -> None:
-        super().__init__(error)
-        self.error = error
-        self.after = after
-
-
-class _Park(Exception):
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
-        self.error = error
-
-
-class _Wait(Exception):
-    pass
-
-
-class _Unknown(Exception):
-    """The send may or may not have reached Slack."""
-
-    def __init__(self, error: str, after: timedelta | None = None) -> None:
-        super().__init__(error)
-        self.error = error
-        self.after = after
 
 
 class Deliverer:
@@ -159,6 +98,9 @@ class Deliverer:
         batch: int = 50,
         lease: timedelta = timedelta(seconds=120),
         pace: Pace = UNPACED,
+        max_attempts: int = MAX_ATTEMPTS,
+        per_target: int = PER_TARGET,
+        backoff: timedelta = timedelta(seconds=15),
     ) -> None:
         self.db = db
         self.client = client
@@ -168,20 +110,30 @@ class Deliverer:
         self.batch = batch
         self.lease = lease
         self.pace = pace
+        self.max_attempts = max_attempts
+        self.per_target = per_target
+        self.backoff = backoff  # the first retry's wait; it doubles with each attempt
 
     def drain(self, max_rounds: int = 1000) -> DeliveryReport:
-        """Send everything that is due now; stops when a round finds nothing it can send."""
+        """Send everything that is due now; stops when a round claims nothing it had not claimed
+        before in this drain (what failed is not due again until its retry)."""
         total = DeliveryReport()
+        seen: set[int] = set()
         for _ in range(max_rounds):
-            report = self.run_once()
-            total += report
-            if report.sent + report.parked == 0:  # only retries and waits left: not due again yet
+            claims = self._claim()
+            total += self._deliver_all(claims)
+            fresh = {c.id for c in claims} - seen
+            if not fresh:
                 break
+            seen |= fresh
         return total
 
     def run_once(self) -> DeliveryReport:
+        """One claim and its sends."""
+        return self._deliver_all(self._claim())
+
+    def _deliver_all(self, claims: list[Claim]) -> DeliveryReport:
         report = DeliveryReport()
-        claims = self._claim()
         lookups = Lookups(self.client)
         lookups.plan(w for w in (self._wanted(c) for c in claims if c.recovering) if w is not None)
         for claim in claims:
@@ -190,101 +142,46 @@ class Deliverer:
 
     # -- claiming ---------------------------------------------------------------------------------
 
-    def _claim(self) -> list[_Claim]:
-        now = self.clock.now()
+    def _claim(self) -> list[Claim]:
         with self.db.session() as session:
-            due = sa.or_(
-                sa.and_(Outbox.state == OutboxState.PENDING, Outbox.next_attempt_at <= now),
-                sa.and_(Outbox.state == OutboxState.SENDING, Outbox.claimed_until < now),
+            return claim_due(
+                session, self.clock.now(), lease=self.lease, batch=self.batch, per_target=self.per_target
             )
-            # edits of one message go one at a time, in order: two deliverers sending two edits
-            # at once could leave the older one showing
-            earlier = _EARLIER
-            edit_before = (
-                sa.select(earlier.id)
-                .where(
-                    earlier.team_id == Outbox.team_id,
-                    earlier.ref_key == Outbox.ref_key,
-                    earlier.method == UPDATE,
-                    earlier.id < Outbox.id,
-                    earlier.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
-                )
-                .exists()
-            )
-            in_turn = sa.or_(Outbox.method != UPDATE, ~edit_before)
-            statement = skip_locked(
-                sa.select(Outbox).where(due, in_turn).order_by(Outbox.id).limit(self.batch), session
-            )
-            rows = session.scalars(statement).all()
-            claims = []
-            token = secrets.token_hex(8)
-            for row in rows:
-                claims.append(
-                    _Claim(
-                        id=row.id,
-                        team_id=row.team_id,
-                        key=row.key,
-                        method=row.method,
-                        channel=row.channel,
-                        ref_key=row.ref_key,
-                        payload=dict(row.payload),
-                        attempts=row.attempts + 1,
-                        created_at=row.created_at,
-                        recovering=row.state == OutboxState.SENDING or row.unconfirmed,
-                        token=token,
-                        claimed_at=now,
-                    )
-                )
-                if row.state == OutboxState.SENDING:  # a lease ran out mid-send: Slack may have it
-                    row.unconfirmed = True
-                row.state = OutboxState.SENDING
-                row.claimed_until = now + self.lease
-                row.claim_token = token
-                row.attempts += 1
-        return claims
+
+    def _hold(self, claim: Claim) -> None:
+        """Just before a send, after any wait: is the claim still ours? Raises Lost if not."""
+        with self.db.session() as session:
+            if not hold(session, claim, self.lease):
+                raise Lost()
 
     # -- sending ----------------------------------------------------------------------------------
 
-    def _renew(self, claim: _Claim) -> bool:
-        """Extend this claim's lease just before sending; False if another deliverer took the row
-        over (our lease expired while earlier rows of the batch were slow to send). Within the first
-        half of the lease nobody can have taken it, and half a lease is left for the send: no
-        round trip then, which halves the database work of a message sent in a steady stream."""
-        if self.clock.now() - claim.claimed_at < self.lease / 2:
-            return True
-        with self.db.session() as session:
-            still_ours = session.execute(
-                sa.update(Outbox)
-                .where(
-                    Outbox.id == claim.id,
-                    Outbox.state == OutboxState.SENDING,
-                    Outbox.claim_token == claim.token,
-                )
-                .values(claimed_until=self.clock.now() + self.lease)
-                .returning(Outbox.id)
-            ).first()
-        return still_ours is not None
-
-    def _deliver(self, claim: _Claim, report: DeliveryReport, lookups: Lookups | None = None) -> None:
-        if not self._renew(claim):
-            log.info("outbox %s was taken over by another deliverer; leaving it to them", claim.key)
-            return
+    def _deliver(self, claim: Claim, report: DeliveryReport, lookups: Lookups | None = None) -> None:
         try:
             channel, ts = self._send_paced(claim, lookups or Lookups(self.client))
-        except _Unknown as unknown:
+        except Lost:
+            log.info("outbox %s: its claim ran out before the send; another deliverer has it", claim.key)
+            report.lost += 1
+        except Unknown as unknown:
+            if not unknown.transient and claim.attempts >= self.max_attempts:
+                self._give_up(claim, unknown.error, report, unconfirmed=True)
+                return
             self._reschedule(claim, unknown.error, unknown.after, unconfirmed=True)
             report.unknown += 1
             report.errors.append(
                 f"{claim.key}: {unknown.error} (outcome unknown: looked for before any re-send)"
             )
-        except _Wait:
+        except Wait:
             self._release(claim)
             report.waiting += 1
-        except _Park as park:
+        except Park as park:
             self._park(claim, park.error)
             report.parked += 1
             report.errors.append(f"{claim.key}: {park.error}")
-        except _Retry as retry:
+        except Retry as retry:
+            if not retry.transient and claim.attempts >= self.max_attempts:
+                self._give_up(claim, retry.error, report)
+                return
             self._reschedule(claim, retry.error, retry.after)
             report.retrying += 1
             report.errors.append(f"{claim.key}: {retry.error}")
@@ -292,31 +189,41 @@ class Deliverer:
             self._mark_sent(claim, channel, ts)
             report.sent += 1
 
-    def _send_paced(self, claim: _Claim, lookups: Lookups) -> tuple[str | None, str | None]:
+    def _give_up(
+        self, claim: Claim, error: str, report: DeliveryReport, *, unconfirmed: bool = False
+    ) -> None:
+        """An error not known to pass, `max_attempts` times: park the row (an unconfirmed one stays
+        unconfirmed: it is looked for, never sent blind, when re-queued)."""
+        self._park(claim, error, note=f" (after {claim.attempts} attempts)", unconfirmed=unconfirmed)
+        report.parked += 1
+        report.errors.append(f"{claim.key}: {error} (parked after {claim.attempts} attempts)")
+
+    def _send_paced(self, claim: Claim, lookups: Lookups) -> tuple[str | None, str | None]:
         """Send within the workspace's pace; a 429 pauses every sender for Retry-After and the same
         message is tried again after it (a few times, then it is rescheduled)."""
         for attempt in range(RATE_LIMIT_RETRIES + 1):
             self.pace.acquire()
             try:
                 return self._send(claim, lookups)
-            except _Retry as retry:
+            except Retry as retry:
                 if retry.error != "ratelimited" or attempt == RATE_LIMIT_RETRIES:
                     raise
                 self.pace.pause((retry.after or timedelta(seconds=1)).total_seconds())
         raise AssertionError("unreachable")
 
-    def _send(self, claim: _Claim, lookups: Lookups) -> tuple[str | None, str | None]:
+    def _send(self, claim: Claim, lookups: Lookups) -> tuple[str | None, str | None]:
         ref = self._reference(claim) if claim.ref_key else None
         if claim.method == UPDATE:  # an edit to the same text is harmless to repeat
             assert ref is not None
+            self._hold(claim)
             try:
                 response = self.client.chat_update(
                     channel=ref[0], ts=ref[1], text=claim.payload["text"], blocks=claim.payload.get("blocks")
                 )
             except SlackApiError as exc:
-                raise self._classify(exc) from None
+                raise classify(exc) from None
             except (SlackClientError, OSError, TimeoutError) as exc:
-                raise _Retry(f"connection: {exc}") from None
+                raise Retry(f"connection: {exc}") from None
             return response.get("channel"), response.get("ts")
         if claim.recovering:
             wanted = self._wanted(claim, ref)
@@ -324,10 +231,11 @@ class Deliverer:
             try:
                 found = lookups.find(wanted)
             except LookupFailed as failed:
-                raise _Unknown(failed.error, failed.after) from None
+                raise Unknown(failed.error, failed.after, transient=failed.transient) from None
             if found is not None:
                 log.info("outbox %s was already sent (an unknown outcome or a crash); not again", claim.key)
                 return found
+        self._hold(claim)
         try:
             if claim.method == UPLOAD:
                 return self._upload(claim, ref)
@@ -344,12 +252,12 @@ class Deliverer:
         except SlackApiError as exc:
             error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
             if exc.response.status_code >= 500 or error in AMBIGUOUS_ERRORS:
-                raise _Unknown(error) from None
-            raise self._classify(exc) from None
+                raise Unknown(error) from None
+            raise classify(exc) from None
         except (SlackClientError, OSError, TimeoutError) as exc:
-            raise _Unknown(f"connection: {exc}") from None
+            raise Unknown(f"connection: {exc}") from None
 
-    def _upload(self, claim: _Claim, ref: tuple[str, str] | None) -> tuple[str | None, str | None]:
+    def _upload(self, claim: Claim, ref: tuple[str, str] | None) -> tuple[str | None, str | None]:
         payload = claim.payload
         response = self.poster.files_upload_v2(
             channel=claim.channel,
@@ -362,7 +270,7 @@ class Deliverer:
         files = response.get("files") or [{}]
         return claim.channel, files[0].get("id")
 
-    def _wanted(self, claim: _Claim, ref: tuple[str, str] | None = None) -> Wanted | None:
+    def _wanted(self, claim: Claim, ref: tuple[str, str] | None = None) -> Wanted | None:
         """Where an unknown row's message would be, if Slack has it (None: an edit, nothing to find,
         or a reply whose parent is not known yet)."""
         if claim.method == UPDATE:
@@ -370,7 +278,7 @@ class Deliverer:
         if claim.ref_key and ref is None:
             try:
                 ref = self._reference(claim)
-            except (_Wait, _Park):
+            except (Wait, Park):
                 return None
         threaded = ref is not None and (claim.method == UPLOAD or claim.payload.get("thread"))
         return Wanted(
@@ -383,7 +291,7 @@ class Deliverer:
             title=claim.payload.get("title"),
         )
 
-    def _reference(self, claim: _Claim) -> tuple[str, str]:
+    def _reference(self, claim: Claim) -> tuple[str, str]:
         with self.db.session() as session:
             ref = session.execute(
                 sa.select(Outbox.state, Outbox.result_channel, Outbox.result_ts).where(
@@ -391,23 +299,14 @@ class Deliverer:
                 )
             ).one_or_none()
         if ref is None or ref.state == OutboxState.PARKED:
-            raise _Park(f"the message it refers to ({claim.ref_key}) was not sent")
-        if ref.state != OutboxState.SENT or not ref.result_ts:
-            raise _Wait()
+            raise Park(f"the message it refers to ({claim.ref_key}) was not sent")
+        if ref.state not in (OutboxState.SENT, OutboxState.PRUNED) or not ref.result_ts:
+            raise Wait()
         return ref.result_channel, ref.result_ts
-
-    def _classify(self, exc: SlackApiError) -> Exception:
-        response = exc.response
-        error = str(response.get("error") or f"http_{response.status_code}")
-        if response.status_code == 429 or error == "ratelimited":
-            return _Retry("ratelimited", retry_after(response.headers))
-        if error in PERMANENT_ERRORS:
-            return _Park(error)
-        return _Retry(error)
 
     # -- marking ----------------------------------------------------------------------------------
 
-    def _mark_sent(self, claim: _Claim, channel: str | None, ts: str | None) -> None:
+    def _mark_sent(self, claim: Claim, channel: str | None, ts: str | None) -> None:
         now = self.clock.now()
         with self.db.session() as session:
             session.execute(
@@ -424,7 +323,7 @@ class Deliverer:
                 )
             )
 
-    def _release(self, claim: _Claim) -> None:
+    def _release(self, claim: Claim) -> None:
         now = self.clock.now()
         with self.db.session() as session:
             session.execute(
@@ -439,13 +338,13 @@ class Deliverer:
             )
 
     def _reschedule(
-        self, claim: _Claim, error: str, after: timedelta | None, *, unconfirmed: bool = False
+        self, claim: Claim, error: str, after: timedelta | None, *, unconfirmed: bool = False
     ) -> None:
         now = self.clock.now()
         delay = (
             max(after, timedelta(seconds=1))
             if after is not None
-            else min(MAX_BACKOFF, timedelta(seconds=15 * 2 ** min(claim.attempts - 1, 12)))
+            else min(MAX_BACKOFF, self.backoff * 2 ** min(claim.attempts - 1, 12))
         )
         with self.db.session() as session:
             session.execute(
@@ -461,34 +360,28 @@ class Deliverer:
             )
         log.warning("outbox %s: %s; retrying in %ss", claim.key, error, int(delay.total_seconds()))
 
-    def _park(self, claim: _Claim, error: str) -> None:
+    def _park(self, claim: Claim, error: str, *, note: str = "", unconfirmed: bool = False) -> None:
         now = self.clock.now()
         with self.db.session() as session:
-            session.execute(
+            parked = session.execute(
                 sa.update(Outbox)
                 .where(Outbox.id == claim.id, Outbox.claim_token == claim.token)
-                .values(state=OutboxState.PARKED, claimed_until=None, last_error=error[:500])
-            )
-            if not claim.key.startswith(NOTICE_PREFIX):
-                self._notify_admins(session, claim, error, now)
-        log.error("outbox %s parked: %s", claim.key, error)
-
-    def _notify_admins(self, session: Session, claim: _Claim, error: str, now: datetime) -> None:
-        """Tell each admin once per (error, destination), not once per message."""
-        admins = settings_for(session, claim.team_id, self.defaults).admins
-        where = claim.channel or claim.ref_key or "?"
-        shown = mrkdwn.channel(where) if where[:1] in ("C", "G") else mrkdwn.user(where)
-        text = (
-            f":warning: I couldn't deliver a message to {shown}: `{mrkdwn.escape(error)}`. "
-            "Fix the cause (invite me to the channel, or change it in the App Home settings), then "
-            "`throughline outbox retry` re-sends what is parked."
-        )
-        for admin in admins:
-            enqueue(
-                session,
-                team_id=claim.team_id,
-                key=f"{NOTICE_PREFIX}parked:{error}:{where}:{admin}",
-                channel=admin,
-                text=text,
-                now=now,
-            )
+                .values(
+                    state=OutboxState.PARKED,
+                    claimed_until=None,
+                    last_error=(error + note)[:500],
+                    unconfirmed=unconfirmed or claim.recovering,
+                )
+                .returning(Outbox.id)
+            ).first()
+            if parked is not None and not claim.key.startswith(NOTICE_PREFIX):
+                tell_admins(
+                    session,
+                    self.defaults,
+                    team_id=claim.team_id,
+                    error=error,
+                    where=claim.channel or claim.ref_key or "?",
+                    attempts=claim.attempts,
+                    now=now,
+                )
+        log.error("outbox %s parked: %s%s", claim.key, error, note)

@@ -26,9 +26,14 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, ServerErrorRetryHandler
 
 from bot.outbox.enqueue import METADATA_EVENT, UPLOAD
+from bot.outbox.outcomes import TRANSIENT_ERRORS
 from bot.outbox.pace import retry_after
 
 MAX_PAGES = 20  # of 200 messages: beyond that a lookup proves nothing and is tried again later
+# A row's created_at is the clock of the replica that enqueued it, which may run ahead of Slack's:
+# a lookup reads from this much earlier, or a post stored "before it was made" would be missed
+# and sent again.
+CLOCK_MARGIN = timedelta(minutes=15)
 
 
 def without_blind_retries(client: WebClient) -> WebClient:
@@ -54,10 +59,12 @@ def without_blind_retries(client: WebClient) -> WebClient:
 class LookupFailed(Exception):
     """The lookup could not prove either way; `after` is Slack's Retry-After if it was a 429."""
 
-    def __init__(self, error: str, after: timedelta | None = None) -> None:
+    def __init__(self, error: str, after: timedelta | None = None, *, transient: bool = True) -> None:
         super().__init__(error)
         self.error = error
         self.after = after
+        # False: an answer that will not change by waiting (missing_scope, not_in_channel, ...)
+        self.transient = transient
 
 
 @dataclass(frozen=True)
@@ -131,7 +138,7 @@ class Lookups:
         method: Callable[..., Any] = self.client.conversations_history
         if item.thread_ts is not None:
             method, args["ts"] = self.client.conversations_replies, item.thread_ts
-        oldest = f"{since.timestamp() - 1:.6f}"
+        oldest = f"{(since - CLOCK_MARGIN).timestamp():.6f}"
         messages: list[dict[str, Any]] = []
         cursor = None
         for _ in range(MAX_PAGES):
@@ -143,7 +150,7 @@ class Lookups:
             if not cursor:
                 self._read[place] = messages
                 return messages
-        raise LookupFailed(f"lookup: more than {MAX_PAGES} pages since the message was made")
+        raise LookupFailed(f"lookup: more than {MAX_PAGES} pages since the message was made", transient=False)
 
     def _call(self, method: Callable[..., Any], **args: Any) -> Any:
         if self._limited is not None:  # Slack said wait: nothing more this pass
@@ -157,6 +164,7 @@ class Lookups:
             if response.status_code == 429 or error == "ratelimited":
                 self._limited = LookupFailed("lookup: ratelimited", retry_after(response.headers))
                 raise self._limited from None
-            raise LookupFailed(f"lookup: {error}") from None
+            transient = response.status_code >= 500 or error in TRANSIENT_ERRORS
+            raise LookupFailed(f"lookup: {error}", transient=transient) from None
         except (SlackClientError, OSError, TimeoutError) as exc:
             raise LookupFailed(f"lookup: connection: {exc}") from None

@@ -20,7 +20,9 @@ def first_time(session: Session, team_id: str, key: str, now: datetime) -> bool:
     )
 
 
-def forget_old(session: Session, now: datetime) -> int:
-    """Drop records older than Slack's retry horizon."""
-    result = session.execute(sa.delete(SeenRequest).where(SeenRequest.seen_at < now - KEEP_FOR))
+def forget_old(session: Session, now: datetime, *, limit: int = 1000) -> int:
+    """Drop up to `limit` records older than Slack's retry horizon (the tick calls it in batches,
+    each in its own short transaction, until it returns less than `limit`)."""
+    old = sa.select(SeenRequest.key).where(SeenRequest.seen_at < now - KEEP_FOR).limit(limit)
+    result = session.execute(sa.delete(SeenRequest).where(SeenRequest.key.in_(old.scalar_subquery())))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
