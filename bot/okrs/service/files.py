@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from bot.core.csvsafe import neutralise, restore
 from bot.okrs.models import COLUMNS, REQUIRED_COLUMNS, SourceRow
 
 NESTED = "key_results"
@@ -73,7 +74,7 @@ def read_csv(text: str) -> list[SourceRow]:
         if len(cells) > len(names):
             errors.append(f"line {start}: {len(cells)} cells but the header names {len(names)} columns")
             continue
-        values = {name: cells[i] if i < len(cells) else "" for i, name in enumerate(names)}
+        values = {name: restore(cells[i]) if i < len(cells) else "" for i, name in enumerate(names)}
         rows.append(SourceRow(start, values))
     if errors:
         raise FileFormatError(errors)
@@ -181,12 +182,13 @@ def _cell(value: Any) -> str:
 
 
 def write_csv(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Rows of `reading.export_rows` as CSV with a header (reads back with `read_csv`)."""
+    """Rows of `reading.export_rows` as CSV with a header (reads back with `read_csv`); a cell a
+    spreadsheet would run as a formula is neutralised (`core.csvsafe`) and restored on import."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in COLUMNS])
+        writer.writerow([neutralise(_cell(row.get(c))) for c in COLUMNS])
     return out.getvalue()
 
 
