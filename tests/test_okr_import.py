@@ -199,6 +199,11 @@ def test_an_export_imports_back_unchanged(
         ),
         ("a.yaml", "key: O1\ntitle: x\n", "line 1: the file should be a list of OKRs"),
         ("a.yaml", "- key: O1\n  title: [x, y\n", "line 3: not valid YAML"),
+        (
+            "a.yaml",
+            "- &o {key: O1, title: x, owner: U0CAROL, period: 2026-Q1}\n- *o\n",
+            "line 2: YAML aliases (*o) are not accepted",
+        ),
         ("a.yaml", "- key: O1\n  title: x\n  colour: red\n", "line 3: unknown field 'colour'"),
         (
             "a.yaml",
@@ -264,4 +269,18 @@ def test_a_dry_run_with_slack_unreachable_checks_the_file_first_and_names_the_ow
         "owners not checked (U0BOB, alice@example.com): SLACK_API_URL: cannot reach Slack"
     )
     assert lines[2].endswith("nothing was imported")
+    assert registry(database_url) == {}
+
+
+def test_a_yaml_bomb_is_refused_before_it_grows(throughline: Any, database_url: str, tmp_path: Path) -> None:
+    """Nine levels of nine aliases ("billion laughs"): refused at the first alias, before any node is
+    built, whatever the aliases would have expanded to."""
+    lines = ['- &a0 {key: O1, title: "%s", owner: U0CAROL, period: 2026-Q1}' % ("x" * 60000)]
+    for level in range(1, 10):
+        lines.append(f"- &a{level} [" + ", ".join([f"*a{level - 1}"] * 9) + "]")
+    path = write(tmp_path, "bomb.yaml", "\n".join(lines) + "\n")
+    result = throughline("okr", "import", str(path))
+    assert result.exit_code == 1
+    assert "line 2: YAML aliases (*a0) are not accepted" in result.output
+    assert "Traceback" not in result.output
     assert registry(database_url) == {}

@@ -137,18 +137,22 @@ def okr_import(ctx: click.Context, file: Path, dry_run: bool, team: str | None) 
             team_id, no_slack = (
                 (team, None) if team else _team_of(runtime.client, okrs_posting_teams(session))
             )
-            today = okrs_reading.today_in(settings_for(session, team_id, settings.workspace_defaults()), now)
+            workspace = settings_for(session, team_id, settings.workspace_defaults())
+            today = okrs_reading.today_in(workspace, now)
+            patterns = workspace.okr_url_patterns
             references = okrs_rows.owners_to_resolve(rows)
             # everything local first (priorities, periods, keys, parents), as if every owner exists:
             # a wrong row must not hide behind Slack being unreachable
-            local = okrs_plan.plan(session, team_id, rows, {ref: ref for ref in references}, today)
+            local = okrs_plan.plan(
+                session, team_id, rows, {ref: ref for ref in references}, today, url_patterns=patterns
+            )
             owners, unchecked = (
                 _slack_users(runtime.client, references) if no_slack is None else ({}, no_slack)
             )
             if unchecked is not None:
                 planned = local
             else:
-                planned = okrs_plan.plan(session, team_id, rows, owners, today)
+                planned = okrs_plan.plan(session, team_id, rows, owners, today, url_patterns=patterns)
                 if planned.ok and not dry_run:
                     okrs_plan.apply(session, planned, now)
     finally:

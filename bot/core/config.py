@@ -12,7 +12,6 @@ A bad value stops the program with one line naming the setting (`ConfigError`).
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import logging
 import os
 import re
@@ -40,6 +39,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.core import urlpattern
 from bot.core.calendar import Cadence, WorkCalendar, check_holidays, check_zone
 from bot.core.integrations import TrackerSettings
 
@@ -156,8 +156,7 @@ class WorkspaceSettings(BaseModel):
     def _patterns(cls, value: Any) -> Any:
         value = _split_list(value)
         for item in value or []:
-            if not str(item).startswith(("https://", "http://")):
-                raise ValueError(f"{item!r} should start with https:// (e.g. https://okrs.example.com/*)")
+            urlpattern.compile_pattern(str(item))  # PatternError is a ValueError with the reason
         return value
 
     @field_validator("timezone")
@@ -186,7 +185,8 @@ class WorkspaceSettings(BaseModel):
         return WorkCalendar(self.holidays)
 
     def okr_url_allowed(self, url: str) -> bool:
-        return any(fnmatch.fnmatchcase(url, pattern) for pattern in self.okr_url_patterns)
+        """Is `url` in one of the OKR tools (`core.urlpattern`: scheme, host and path compared as parts)?"""
+        return urlpattern.matches_any(self.okr_url_patterns, url)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> WorkspaceSettings:
         """These settings with a workspace's stored overrides on top (validated)."""

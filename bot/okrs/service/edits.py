@@ -79,7 +79,14 @@ def add(
         values["period"] = quarter_of(today)  # an objective needs one; a key result inherits
     row = SourceRow(1, {**values, "archived": ""})
     owner = (values.get("owner") or "").strip()
-    planned = plan(session, team_id, [row], {owner: owner} if owner else {}, today)
+    planned = plan(
+        session,
+        team_id,
+        [row],
+        {owner: owner} if owner else {},
+        today,
+        url_patterns=settings.okr_url_patterns,
+    )
     errors = {e.column: e.message for e in planned.errors}
     fields, _ = _parse_fields(row.values)
     if fields.key and find(session, team_id, fields.key) is not None:

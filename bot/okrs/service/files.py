@@ -103,6 +103,7 @@ def _check_columns(names: Sequence[str], line: int) -> list[str]:
 
 def read_yaml(text: str) -> list[SourceRow]:
     try:
+        _refuse_aliases(text)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -122,6 +123,17 @@ def read_yaml(text: str) -> list[SourceRow]:
     if errors:
         raise FileFormatError(errors)
     return rows
+
+
+def _refuse_aliases(text: str) -> None:
+    """Aliases (`*name`) are refused before anything is built: a few aliases of aliases multiply a
+    small file into millions of rows ("billion laughs"), and an OKR file has no need of them."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            line = event.start_mark.line + 1 if event.start_mark is not None else 1
+            raise FileFormatError(
+                [f"line {line}: YAML aliases (*{event.anchor}) are not accepted; write each OKR out in full"]
+            )
 
 
 def _read_item(node: yaml.Node, parent: str | None, rows: list[SourceRow], errors: list[str]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.core.config import WorkspaceSettings
@@ -29,16 +28,8 @@ def is_link(url: str) -> bool:
 
 
 def url_allowed(settings: WorkspaceSettings, url: str) -> bool:
-    """Is `url` in one of the workspace's OKR tools (`okr_url_patterns`, compared normalised)?"""
-    normalised = normalise_url(url)
-    return any(_pattern_matches(pattern, normalised) for pattern in settings.okr_url_patterns)
-
-
-def _pattern_matches(pattern: str, normalised_url: str) -> bool:
-    """Shell-style match (`https://okr.example.com/*`), the pattern's scheme and host lower-cased."""
-    scheme, sep, rest = pattern.strip().partition("://")
-    host, slash, path = rest.partition("/")
-    return fnmatch.fnmatchcase(normalised_url, f"{scheme.lower()}{sep}{host.lower()}{slash}{path}")
+    """Is `url` in one of the workspace's OKR tools (`okr_url_patterns`, matched part by part)?"""
+    return settings.okr_url_allowed(normalise_url(url))
 
 
 def allowed_hosts(settings: WorkspaceSettings) -> list[str]:

@@ -10,7 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.core import history
+from bot.core import history, urlpattern
+from bot.core.mrkdwn import truncate
 from bot.core.workspaces import ensure_workspace
 from bot.okrs.models import DEFAULT_PRIORITY, Change, ChangeKind, Plan, RowError, SourceRow
 from bot.okrs.service.periods import parse_period
@@ -24,12 +25,14 @@ def plan(
     rows: Sequence[SourceRow],
     owners: Mapping[str, str | None],
     today: date,
+    url_patterns: Sequence[str] = (),
 ) -> Plan:
     """Check every row against the others and the registry and say what writing them would do.
 
     `owners` maps each owner reference (see `owners_to_resolve`) to a Slack user id, or None when
     Slack knows no such user. Every problem is collected (never just the first), with its line.
     Keys are matched case-insensitively; a key already registered is updated, never duplicated.
+    With `url_patterns` (the workspace's `okr_url_patterns`), an OKR's link must match one of them.
     """
     result = Plan(team_id)
     existing = {o.key: o for o in session.scalars(sa.select(Okr).where(Okr.team_id == team_id))}
@@ -46,6 +49,16 @@ def plan(
                 first_line[fields.key] = row.line
         if fields.owner_ref and fields.owner_ref in owners and owners[fields.owner_ref] is None:
             errors["owner"] = f'owner "{fields.owner_given}" is not a Slack user'
+        if (
+            fields.url
+            and url_patterns
+            and "url" not in errors
+            and not urlpattern.matches_any(url_patterns, fields.url)
+        ):
+            errors["url"] = (
+                f'url "{truncate(fields.url, 60)}" is not in your OKR tool '
+                f"(THROUGHLINE_OKR_URL_PATTERNS: {', '.join(url_patterns)})"
+            )
         parsed.append((row, fields, errors))
 
     in_file = {f.key: f for _, f, e in parsed if f.key and "key" not in e}

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.mrkdwn import truncate
+from bot.core.text import clean
 from bot.okrs.models import KEY_LIMIT, TITLE_LIMIT, UNIT_LIMIT, SourceRow
 from bot.okrs.service.links import is_link, normalise_url
 from bot.okrs.service.periods import parse_period
@@ -68,7 +69,7 @@ class _Fields:
 
 def _text(values: Mapping[str, Any], column: str) -> str:
     value = values.get(column)
-    return "" if value is None else str(value).strip()
+    return "" if value is None else clean(str(value))
 
 
 def _number(values: Mapping[str, Any], column: str, errors: dict[str, str]) -> float | None:
