@@ -83,6 +83,20 @@ def register(app: App, services: Services) -> None:
                 return BoltResponse(status=200, body="")
         return next()
 
+    def _retry_event(body: dict[str, Any]) -> BoltResponse:
+        """An event whose processing failed (Slack slow, the database gone, a bug) is forgotten and
+        refused, so Slack delivers it again (3 retries: at once, after 1 and 5 minutes) and the
+        retry is processed, once. Over Socket Mode a refused event is not acknowledged, with the
+        same effect."""
+        event_id = str(body.get("event_id") or "")
+        if event_id:
+            try:
+                with services.db.session() as session:
+                    redelivery.forget(session, f"event:{event_id}")
+            except UNREACHABLE as exc:  # its retry will be refused as seen: say so
+                log.error("event %s failed and cannot be retried: database unavailable (%s)", event_id, exc)
+        return BoltResponse(status=500, body="failed; deliver it again")
+
     @app.error
     def explain_error(
         error: Exception, body: dict[str, Any], response: BoltResponse | None, respond: Any, client: Any
@@ -90,6 +104,9 @@ def register(app: App, services: Services) -> None:
         message, _expected = describe(error)
         kind = body.get("type") or ("command" if "command" in body else "")
         not_acked = response is not None
+
+        if kind == "event_callback" and not isinstance(error, DomainError):
+            return _retry_event(body)
 
         if kind == "view_submission" and not_acked:
             if isinstance(error, InvalidFields):

@@ -20,6 +20,11 @@ def first_time(session: Session, team_id: str, key: str, now: datetime) -> bool:
     )
 
 
+def forget(session: Session, key: str) -> None:
+    """Forget `key`: its processing failed, and Slack's retry of it must be processed, not dropped."""
+    session.execute(sa.delete(SeenRequest).where(SeenRequest.key == key[:200]))
+
+
 def forget_old(session: Session, now: datetime, *, limit: int = 1000) -> int:
     """Drop up to `limit` records older than Slack's retry horizon (the tick calls it in batches,
     each in its own short transaction, until it returns less than `limit`)."""
