@@ -280,6 +280,14 @@ class MissedBy:
 
 
 @dataclass
+class LinkedWork:
+    """An objective's linked Jira and GitHub work: items done of items linked."""
+
+    done: int = 0
+    total: int = 0
+
+
+@dataclass
 class ObjectiveDigest:
     key: str
     title: str
@@ -290,6 +298,7 @@ class ObjectiveDigest:
     key_results: list[KeyResult] = field(default_factory=list)
     health: HealthCounts = field(default_factory=HealthCounts)
     milestones: Milestones = field(default_factory=Milestones)
+    linked_work: LinkedWork = field(default_factory=LinkedWork)
     changes: Changes = field(default_factory=Changes)
     stalls: Listing[Stall] = field(default_factory=Listing)
     escalations: int = 0  # open escalations among the stalls

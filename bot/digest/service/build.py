@@ -34,6 +34,7 @@ from bot.digest.service.periods import chart_points, preview_period
 from bot.digest.service.stalls import _add_stalls
 from bot.digest.service.statements import _natural, _one_line, _period_parameters
 from bot.digest.service.tree import _Okrs
+from bot.trackers.service import progress as tracker_progress
 from storage.models import Checkin, CheckinStatus, Digest, Initiative, Okr
 
 
@@ -95,6 +96,16 @@ def build(
         target = objective_of(okr_id)
         if target is not None:
             target.intake_by_okr.append((okrs.key(okr_id), count))
+
+    # 1b. linked work per objective, each item once however many of its initiatives link it
+    seen: set[tuple[int, tuple[str, str, str, str]]] = set()
+    for linked in tracker_progress.linked_items(session, team_id, start):
+        objective = objective_of(linked.okr_id)
+        if objective is None or (id(objective), linked.key) in seen:
+            continue
+        seen.add((id(objective), linked.key))
+        objective.linked_work.done += linked.done
+        objective.linked_work.total += linked.total
 
     # 2. the initiatives worth naming: newly troubled, recovered, done, met, overdue. The database
     #    counts each list per objective and returns only its first few
