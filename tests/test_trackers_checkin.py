@@ -96,3 +96,32 @@ def test_nothing_moved_says_nothing_and_leaves_the_form_empty(rig: Rig, key: str
     (message,) = nudges(rig.fake, "U0ALICE")
     assert MOVED not in message.visible
     assert "initial_value" not in json.dumps(moved_input(open_update(rig, message)))
+
+
+def test_one_click_confirms_what_moved(rig: Rig, key: str, jira: LocalJira, github: LocalGitHub) -> None:
+    jira.move("PAY-7", "Done")
+    github.change("acme/web", 1, merged=True)
+    rig.tick(MONDAY)
+    (message,) = nudges(rig.fake, "U0ALICE")
+    assert "A quick answer below records this as what moved" in message.visible
+    reply = rig.slack.block_action(find_action(message, "checkin_on_track"), user="U0ALICE", message=message)
+    assert reply.status == 200
+    rig.settle()
+    with rig.db.session() as s:
+        (update,) = s.scalars(sa.select(CheckinUpdate)).all()
+        assert (update.health.value, update.moved) == (
+            "on_track",
+            "PAY-7: To Do → Done.\nacme/web#1: open → merged.",
+        )
+    (edited,) = nudges(rig.fake, "U0ALICE")  # the DM, edited in place: nothing left to answer
+    assert "A quick answer below" not in edited.visible
+
+
+def test_a_quick_answer_with_nothing_moved_records_nothing_moved(rig: Rig, key: str) -> None:
+    rig.tick(MONDAY)
+    (message,) = nudges(rig.fake, "U0ALICE")
+    rig.slack.block_action(find_action(message, "checkin_at_risk"), user="U0ALICE", message=message)
+    rig.settle()
+    with rig.db.session() as s:
+        (update,) = s.scalars(sa.select(CheckinUpdate)).all()
+        assert update.moved == ""

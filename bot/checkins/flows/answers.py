@@ -25,6 +25,7 @@ from bot.checkins.service.answers import (
     check_update,
     checkin_for,
     locked_initiative,
+    moved_before,
     require_active,
     stale,
 )
@@ -37,6 +38,7 @@ from bot.core.errors import Conflict, Invalid, NotFound
 from bot.dependencies import flows as dependencies
 from bot.escalation import flows as escalation
 from bot.initiatives.service import find_initiative, initiative_subject
+from bot.trackers import views as tracker_views
 from storage.models import (
     Checkin,
     CheckinStatus,
@@ -61,7 +63,10 @@ def quick_answer(
     now: datetime,
 ) -> Answered:
     """Answer one check-in with a quick button. Raises NotFound, NotAllowed (only the owner),
-    Conflict (the slot is already answered, missed, snoozed or excused; the initiative is closed)."""
+    Conflict (the slot is already answered, missed, snoozed or excused; the initiative is closed).
+
+    What moved in the linked work since the check-in before, as the DM showed it, is recorded with
+    the answer: one click confirms it (the Update form corrects it)."""
     checkin = session.get(Checkin, checkin_id)
     if checkin is None or checkin.team_id != team_id:
         raise NotFound("That check-in no longer exists.")
@@ -83,6 +88,7 @@ def quick_answer(
         settings=settings,
         now=now,
         strict=True,
+        moved=tracker_views.moved_text(moved_before(session, initiative, checkin)),
     )
 
 

@@ -154,12 +154,13 @@ def open_update(
         answered_by=first.author_id if first else None,
         answered_at=first.created_at if first else None,
         tz=zone_of_user(session, team_id, actor_id, settings),
-        moved=tuple(_moved_before(session, initiative, checkin)) if first is None else (),
+        moved=tuple(moved_before(session, initiative, checkin)) if first is None else (),
     )
 
 
-def _moved_before(session: Session, initiative: Initiative, checkin: Checkin | None) -> list[Move]:
-    """What moved in the linked work up to the check-in being answered, since the one before it."""
+def moved_before(session: Session, initiative: Initiative, checkin: Checkin | None) -> list[Move]:
+    """What moved in the linked work up to the check-in being answered, since the one before it:
+    what the DM shows, the Update form starts with, and a quick answer records as confirmed."""
     if checkin is None:
         return []
     previous = session.scalar(

@@ -155,6 +155,8 @@ def item_text(item: SlotItem, tz: ZoneInfo) -> str:
         text += "\n*Moved in the linked work since the last check-in:*\n" + "\n".join(
             tracker_views.move_lines(list(item.moved))
         )
+        if item.answerable:
+            text += "\n_A quick answer below records this as what moved; *Update…* corrects it._"
     return text
 
 
