@@ -445,6 +445,8 @@ class TrackerLink(Base):
     done_count: Mapped[int | None]  # an epic's or milestone's items done, of total_count
     total_count: Mapped[int | None]
     remote_updated_at: Mapped[datetime | None]
+    status_since: Mapped[datetime | None]  # when we saw its status change (or linked it)
+    moved_at: Mapped[datetime | None]  # when we saw its status, done or counts change (or linked it)
     checked_at: Mapped[datetime]
     next_check_at: Mapped[datetime]
     linked_by: Mapped[str] = mapped_column(UserId)

@@ -112,6 +112,10 @@ class WorkspaceSettings(BaseModel):
     stall_blocked_days: int = Field(3, ge=1, le=60, description="Business days blocked/at risk = stall.")
     stall_missed_checkins: int = Field(2, ge=1, le=20, description="Missed check-ins in a row = stall.")
     stall_silent_periods: int = Field(2, ge=1, le=20, description="Cadence periods without check-in = stall.")
+    stall_tracker_statuses: Patterns = Field(
+        default_factory=lambda: ["Blocked", "On Hold", "Impeded"],
+        description="Linked Jira statuses that count as blocked (any case), like a blocked health.",
+    )
     escalate_level2_days: int = Field(2, ge=1, le=60, description="Business days at level 1 before level 2.")
     escalate_level3_days: int = Field(5, ge=1, le=60, description="Business days from stall to level 3.")
 
@@ -149,6 +153,13 @@ class WorkspaceSettings(BaseModel):
                 raise ValueError("a team needs a name")
             if not _USER_ID.match(str(lead)):
                 raise ValueError(f"lead of team {name!r}: {lead!r} is not a Slack user ID")
+        return value
+
+    @field_validator("stall_tracker_statuses", mode="before")
+    @classmethod
+    def _statuses(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("okr_url_patterns", mode="before")

@@ -24,6 +24,7 @@ A manually resolved episode does not reopen while the dependency stays stalled
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
@@ -46,6 +47,8 @@ from bot.escalation.service.episodes import (
 )
 from bot.escalation.service.stalls import describe_stalls, stall_causes
 from bot.initiatives.service import record_on_both_sides
+from bot.trackers.models import LinkedFact
+from bot.trackers.service.stalls import linked_facts
 from storage.models import Dependency, Escalation, Initiative
 
 
@@ -60,10 +63,16 @@ def apply(
     actor_id: str | None = None,
     because: str | None = None,
     tell_waiter: bool = True,
+    linked: Sequence[LinkedFact] | None = None,
 ) -> Counter[str]:
-    """Bring one dependency's stall and escalation in line with its state at `now`."""
+    """Bring one dependency's stall and escalation in line with its state at `now`. `linked`: the
+    provider's open linked work (`trackers.service.stalls.linked_facts`), read here when not given."""
     done: Counter[str] = Counter()
-    stalls = stall_causes(dependency, provider, settings, now)
+    if linked is None:
+        linked = (
+            linked_facts(session, provider.team_id, [provider.id]).get(provider.id, []) if provider else []
+        )
+    stalls = stall_causes(dependency, provider, settings, now, linked)
     if stalls:
         reason = describe_stalls(stalls)
         if dependency.stalled_since is None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,9 @@ from bot.core.config import WorkspaceSettings
 from bot.escalation import flows
 from bot.escalation.models import BATCH
 from bot.escalation.service.episodes import claim_open_dependencies, orphaned
-from storage.models import Dependency
+from bot.trackers.models import LinkedFact
+from bot.trackers.service.stalls import linked_facts
+from storage.models import Dependency, Initiative
 
 if TYPE_CHECKING:
     from bot.core.services import Services
@@ -34,6 +37,7 @@ def run(
             if not batch:
                 break
             last_id = batch[-1].id
+            linked = _linked_work(session, providers.values())
             for dependency in batch:
                 if dependency.team_id not in cached:
                     cached[dependency.team_id] = services.workspace(session, dependency.team_id)
@@ -46,6 +50,7 @@ def run(
                         open_escalations.get(dependency.id),
                         cached[dependency.team_id],
                         now,
+                        linked=linked.get(dependency.provider_id or 0, []),
                     )
                 )
         if len(batch) < BATCH:
@@ -53,6 +58,17 @@ def run(
     with services.db.session() as session:
         counts.update(_close_orphans(session, services, cached, now))
     return dict(counts)
+
+
+def _linked_work(session: Session, providers: Iterable[Initiative]) -> dict[int, list[LinkedFact]]:
+    """The open linked work of a batch's providers: one statement per workspace in the batch."""
+    by_team: dict[str, list[int]] = defaultdict(list)
+    for provider in providers:
+        by_team[provider.team_id].append(provider.id)
+    found: dict[int, list[LinkedFact]] = {}
+    for team_id, ids in by_team.items():
+        found.update(linked_facts(session, team_id, ids))
+    return found
 
 
 def _close_orphans(

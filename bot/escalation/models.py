@@ -39,6 +39,8 @@ class StallCause(StrEnum):
     MISSED = "missed_checkins"  # provider's owner missed N check-ins in a row
     OVERDUE = "overdue"  # needed-by date passed, not met
     SILENT = "silent"  # no check-in for N cadence periods
+    LINKED_BLOCKED = "linked_blocked"  # a linked item in a blocked status for N business days
+    LINKED_IDLE = "linked_idle"  # a linked epic or milestone whose items have not moved for N periods
 
 
 @dataclass(frozen=True)

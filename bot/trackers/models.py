@@ -114,3 +114,16 @@ class RateLimited(Exception):
 
 class ItemGone(Exception):
     """The tracker says the item does not exist (404), or is no longer ours to read."""
+
+
+@dataclass(frozen=True)
+class LinkedFact:
+    """What the stall rules need of one item linked to a provider initiative."""
+
+    label: str  # PAY-12, acme/web#3
+    tracker: Tracker
+    kind: Kind
+    status: str
+    done: bool
+    status_since: datetime
+    moved_at: datetime

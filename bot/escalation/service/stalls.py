@@ -3,7 +3,7 @@ up downstream of a stalled initiative."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ from bot.core import mrkdwn
 from bot.core.calendar import Cadence, CadenceKind, zone
 from bot.core.config import WorkspaceSettings
 from bot.escalation.models import MAX_CHAIN_DEPTH, Stall, StallCause
+from bot.trackers.models import Kind, LinkedFact
 from storage.models import Dependency, DependencyState, Health, Initiative, InitiativeState
 
 # the healths that, lasting, stall what waits on the provider
@@ -21,7 +22,11 @@ _TROUBLED = (Health.BLOCKED, Health.AT_RISK)
 
 
 def stall_causes(
-    dependency: Dependency, provider: Initiative | None, settings: WorkspaceSettings, now: datetime
+    dependency: Dependency,
+    provider: Initiative | None,
+    settings: WorkspaceSettings,
+    now: datetime,
+    linked: Sequence[LinkedFact] = (),
 ) -> list[Stall]:
     """Why `dependency` is stalled at `now` (empty: it is not). Pure: reads the rows it is given.
 
@@ -31,7 +36,11 @@ def stall_causes(
     - the provider's owner missed `stall_missed_checkins` check-ins in a row;
     - the needed-by date has passed (the dependency is open, so not met);
     - the provider had no check-in for `stall_silent_periods` cadence periods, counted from its last
-      check-in or, if none, from when it became active.
+      check-in or, if none, from when it became active;
+    - an open item `linked` to the provider has been in one of `stall_tracker_statuses` for more
+      than `stall_blocked_days` business days (as a blocked health would);
+    - a linked epic or milestone, not done, has not moved (its status or its items done) for
+      `stall_silent_periods` of the provider's cadence periods (as a silent owner would).
     Only an active provider initiative can stall by its own state; a team only by the date.
     """
     if dependency.state != DependencyState.OPEN:
@@ -75,6 +84,40 @@ def stall_causes(
             what = "no check-in" if provider.last_checkin_at else "no check-in at all"
             started = "" if provider.last_checkin_at else " (it became active then)"
             stalls.append(Stall(StallCause.SILENT, f"{what} on {provider.key} since {since}{started}"))
+        stalls += _linked_stalls(provider, linked, settings, now)
+    return stalls
+
+
+def _linked_stalls(
+    provider: Initiative, linked: Sequence[LinkedFact], settings: WorkspaceSettings, now: datetime
+) -> list[Stall]:
+    tz, calendar = zone(settings.timezone), settings.calendar()
+    blocked_words = {s.casefold() for s in settings.stall_tracker_statuses}
+    stalls: list[Stall] = []
+    for fact in linked:
+        if fact.done:
+            continue
+        if fact.status.casefold() in blocked_words and now > calendar.add_working_days(
+            fact.status_since, settings.stall_blocked_days, tz
+        ):
+            since = mrkdwn.date_text(fact.status_since.astimezone(tz).date())
+            stalls.append(
+                Stall(
+                    StallCause.LINKED_BLOCKED,
+                    f"{fact.label} ({provider.key}'s) has been {fact.status} since {since}",
+                )
+            )
+        elif fact.kind in (Kind.EPIC, Kind.MILESTONE) and now > silent_until(
+            provider, fact.moved_at, settings
+        ):
+            since = mrkdwn.date_text(fact.moved_at.astimezone(tz).date())
+            noun = "epic" if fact.kind is Kind.EPIC else "milestone"
+            stalls.append(
+                Stall(
+                    StallCause.LINKED_IDLE,
+                    f"nothing moved in {provider.key}'s {noun} {fact.label} since {since}",
+                )
+            )
     return stalls
 
 

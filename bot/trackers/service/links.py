@@ -18,6 +18,7 @@ from storage.db import insert_ignore
 from storage.models import OPEN_STATES, Initiative, SeenRequest, TrackerLink
 
 _SHOWN = ("title", "status", "done", "missing", "assignee", "done_count", "total_count")
+_PROGRESS = ("status", "done", "missing", "done_count", "total_count")  # movement, for stalls
 
 
 def initiative_to_link(
@@ -63,6 +64,8 @@ def store(
             "linked_by": actor_id,
             "created_at": now,
             "checked_at": now,
+            "status_since": now,
+            "moved_at": now,
             # an epic too large to count in the link check is counted at the next tick
             "next_check_at": now if item.ref.kind is Kind.EPIC and item.total_count is None else now + every,
             **values,
@@ -122,6 +125,10 @@ def apply(session: Session, item: Item, now: datetime, *, webhook: bool = False)
         row.kind = item.ref.kind.value
         row.checked_at = now
         after = {name: getattr(row, name) for name in _SHOWN}
+        if after["status"] != before["status"] or row.status_since is None:
+            row.status_since = now
+        if any(after[k] != before[k] for k in _PROGRESS) or row.moved_at is None:
+            row.moved_at = now
         if after != before:
             changed += 1
             moved = {k: [before[k], after[k]] for k in _SHOWN if before[k] != after[k]}
