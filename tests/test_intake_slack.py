@@ -122,6 +122,7 @@ def test_the_modal_opens_from_the_slash_command_with_the_title_prefilled(rig: Ri
     team = blocks[IntakeBlock.TEAM]["element"]
     assert team["type"] == "static_select" and [o["value"] for o in team["options"]] == ["Data", "Platform"]
     assert "okr.example.com" in blocks[IntakeBlock.OKR_URL]["hint"]["text"]
+    assert IntakeBlock.WORK not in blocks  # no tracker is set up: no linked-work field
 
 
 def test_the_modal_opens_from_the_global_shortcut(rig: Rig) -> None:

@@ -95,6 +95,10 @@ class TrackerSettings(BaseModel):
         """Whether any tracker is set up (links can be made)."""
         return bool(self.jira_sites or self.github_repos)
 
+    def tracker_names(self) -> list[str]:
+        """The trackers set up, by name: what a form asks links of."""
+        return [name for name, on in (("Jira", self.jira_sites), ("GitHub", self.github_repos)) if on]
+
     def jira_site(self, url: str) -> str | None:
         """The configured Jira site `url` is on (its base URL), or None."""
         return next((site for site in self.jira_sites if url == site or url.startswith(site + "/")), None)

@@ -14,7 +14,8 @@ Outbox keys: `request:<id>:triage` (the triage post; later edited in place by
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,8 @@ from bot.intake.service import submit as submitting
 from bot.intake.service import triage
 from bot.intake.views import messages
 from bot.intake.views.triage import triage_post
+from bot.trackers import flows as tracker_flows
+from bot.trackers.models import Item
 from storage.models import Initiative, InitiativeState
 
 # -- submitting -----------------------------------------------------------------------------------
@@ -41,8 +44,11 @@ def submit(
     form: RequestForm,
     settings: WorkspaceSettings,
     now: datetime,
+    work: Sequence[Item] = (),
+    work_every: timedelta = timedelta(minutes=30),
 ) -> Submitted:
-    """Record a request from the intake modal and tell the requester and the triage channel.
+    """Record a request from the intake modal and tell the requester and the triage channel; link
+    `work` (items `trackers.flows.read_links` read from the form), read again every `work_every`.
 
     Raises InvalidFields keyed by `IntakeBlock` (no OKR, unknown or archived OKR, a link not on an
     allowed OKR host, empty or over-long title, needed-by date in the past, ...). A second submit
@@ -59,6 +65,7 @@ def submit(
         _depend(session, initiative, requester_id, settings, now, recorded.today, provider=provider)
     if recorded.depends_team:
         _depend(session, initiative, requester_id, settings, now, recorded.today, team=recorded.depends_team)
+    tracker_flows.attach(session, initiative, work, requester_id, now, work_every)
 
     card = triage.request_card(session, initiative)
     outbox.enqueue(

@@ -41,6 +41,7 @@ from bot.intake.views import request as request_views
 from bot.intake.views import triage as triage_views
 from bot.okrs.service import links as okr_links
 from bot.okrs.service import reading as okr_reading
+from bot.trackers import flows as tracker_flows
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def read_request(view: dict[str, Any], meta: IntakeMeta, source_link: str | None
         source_channel=meta.channel,
         source_ts=meta.ts,
         source_link=source_link,
+        work=view_state.text(view, IntakeBlock.WORK),
     )
 
 
@@ -118,6 +120,7 @@ def register(app: App, services: Services) -> None:
             okr_hosts=okr_links.allowed_hosts(settings),
             title=title,
             description=description,
+            trackers=services.settings.tracker_names(),
         )
         client.views_open(trigger_id=trigger_id, view=view)
         # the requester's time zone decides what "today" is for the needed-by date
@@ -179,6 +182,10 @@ def register(app: App, services: Services) -> None:
         meta = IntakeMeta.load(view.get("private_metadata"))
         link = _permalink(client, meta.channel, meta.ts) if meta.channel and meta.ts else None
         form = read_request(view, meta, link)
+        # linked work is read from the trackers before any row is written (an error lands on its field)
+        work = (
+            tracker_flows.read_links(services, form.work or "", field=IntakeBlock.WORK) if form.work else []
+        )
         with services.db.session() as session:
             settings = services.workspace(session, team_id)
             result = flows.submit(
@@ -188,6 +195,8 @@ def register(app: App, services: Services) -> None:
                 form=form,
                 settings=settings,
                 now=services.clock.now(),
+                work=work,
+                work_every=tracker_flows.reconcile_every(services.settings),
             )
         ack(
             response_action="update",

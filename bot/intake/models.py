@@ -18,6 +18,7 @@ from storage.models import Initiative, InitiativeState
 TITLE_LIMIT = 150
 DESCRIPTION_LIMIT = 3000
 IMPACT_LIMIT = 1000
+WORK_LIMIT = 2000  # the linked-work field: a few links, one per line
 TEAM_LIMIT = 100
 NOTE_LIMIT = 1000  # a decline reason, a question
 OPTION_TEXT_LIMIT = 75
@@ -53,6 +54,7 @@ class IntakeBlock(StrEnum):
     TEAM = "intake_team"
     DEPENDS_ON = "intake_depends_on"
     DEPENDS_ON_TEAM = "intake_depends_on_team"
+    WORK = "intake_work"  # Jira / GitHub links, when a tracker is set up
 
 
 class IntakeAction(StrEnum):
@@ -183,6 +185,7 @@ class RequestForm:
     source_channel: str | None = None
     source_ts: str | None = None
     source_link: str | None = None
+    work: str | None = None  # linked work: tracker links, one per line
 
 
 @dataclass(frozen=True)

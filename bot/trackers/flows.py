@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.core.errors import Invalid, NotFound
+from bot.core.integrations import TrackerSettings
 from bot.core.services import Services
 from bot.trackers.models import (
     TRACKER_NAMES,
@@ -26,9 +28,11 @@ from bot.trackers.models import (
 )
 from bot.trackers.service import links, reading, urls
 from bot.trackers.service.remote import Remote, TrackerRefused
+from storage.models import Initiative
 
 log = logging.getLogger(__name__)
 LINK_BUDGET = 2.0  # seconds a link check may spend asking (Slack waits 3 s for the answer)
+LINKS_AT_ONCE = 5  # links the intake form checks in one submission
 
 
 def link_work(services: Services, *, team_id: str, key: str, url: str, actor_id: str) -> Linked:
@@ -44,8 +48,20 @@ def link_work(services: Services, *, team_id: str, key: str, url: str, actor_id:
         initiative_key = initiative.key
     ref = urls.parse(url, settings)
     now = services.clock.now()
+    item = _read_to_link(settings, ref, now)
+    with services.db.session() as session:
+        initiative = links.initiative_to_link(
+            session, team_id, initiative_key, actor_id, services.workspace(session, team_id)
+        )
+        new = links.store(session, initiative, item, actor_id, now, _every(services))
+    return Linked(initiative_key, item, new)
+
+
+def _read_to_link(settings: TrackerSettings, ref: Ref, now: datetime) -> Item:
+    """The item `ref` names, read once to link it. Raises Invalid (on URL_FIELD: no such item) or
+    TrackerUnreachable / TrackerRefused."""
     try:
-        item = Remote(settings, now, budget=LINK_BUDGET).read(ref)
+        return Remote(settings, now, budget=LINK_BUDGET).read(ref)
     except ItemGone:
         raise Invalid(
             f"{TRACKER_NAMES[ref.tracker]} has no {ref.label} that Throughline can see: check the link "
@@ -61,12 +77,54 @@ def link_work(services: Services, *, team_id: str, key: str, url: str, actor_id:
         raise TrackerUnreachable(
             f"{TRACKER_NAMES[ref.tracker]} sent an answer Throughline can't read."
         ) from None
-    with services.db.session() as session:
-        initiative = links.initiative_to_link(
-            session, team_id, initiative_key, actor_id, services.workspace(session, team_id)
-        )
-        new = links.store(session, initiative, item, actor_id, now, _every(services))
-    return Linked(initiative_key, item, new)
+
+
+def read_links(services: Services, text: str, *, field: str) -> list[Item]:
+    """The items of `text` (links, one per line, at most LINKS_AT_ONCE), each checked against the
+    settings and read once, all at the same time, so the whole check fits Slack's 3 s as one link's
+    does. Raises Invalid on `field` naming the first link that fails and why; nothing is stored."""
+    lines = list(dict.fromkeys(line.strip() for line in (text or "").splitlines() if line.strip()))
+    if len(lines) > LINKS_AT_ONCE:
+        raise Invalid(f"At most {LINKS_AT_ONCE} links here; link more from the status card later.", field)
+    settings, now = services.settings, services.clock.now()
+    refs = []
+    for line in lines:
+        try:
+            refs.append(urls.parse(line, settings))
+        except Invalid as exc:
+            raise Invalid(f"{_short(line)}: {exc.message}", field) from None
+    if not refs:
+        return []
+    with ThreadPoolExecutor(max_workers=len(refs), thread_name_prefix="link-check") as pool:
+        futures = [pool.submit(_read_to_link, settings, ref, now) for ref in refs]
+        items: list[Item] = []
+        for line, future in zip(lines, futures, strict=True):
+            try:
+                items.append(future.result())
+            except Invalid as exc:
+                raise Invalid(f"{_short(line)}: {exc.message}", field) from None
+    return items
+
+
+def attach(
+    session: Session,
+    initiative: Initiative,
+    items: Iterable[Item],
+    actor_id: str,
+    now: datetime,
+    every: timedelta,
+) -> None:
+    """Link `items` (read by `read_links`) to a new initiative, in the caller's transaction."""
+    for item in items:
+        links.store(session, initiative, item, actor_id, now, every)
+
+
+def reconcile_every(settings: TrackerSettings) -> timedelta:
+    return timedelta(minutes=settings.tracker_reconcile_minutes)
+
+
+def _short(line: str) -> str:
+    return line if len(line) <= 60 else line[:59] + "…"
 
 
 def _every(services: Services) -> timedelta:

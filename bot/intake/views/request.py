@@ -27,6 +27,7 @@ from bot.intake.models import (
     OPTION_TEXT_LIMIT,
     TEAM_LIMIT,
     TITLE_LIMIT,
+    WORK_LIMIT,
     IntakeAction,
     IntakeBlock,
     IntakeCallback,
@@ -57,9 +58,11 @@ def intake_modal(
     okr_hosts: Sequence[str],
     title: str = "",
     description: str = "",
+    trackers: Sequence[str] = (),
 ) -> View:
     """The request modal. `teams`: the configured teams (a select) or none (a text input);
-    `okr_hosts`: where an OKR link may point (no link field when there are none)."""
+    `okr_hosts`: where an OKR link may point (no link field when there are none); `trackers`: the
+    trackers set up ("Jira", "GitHub"), whose links the request may carry (no field without)."""
     blocks: list[Block] = []
     if meta.channel:
         blocks.append(context(f":speech_balloon: From a message in {mrkdwn.channel(meta.channel)}"))
@@ -150,6 +153,22 @@ def intake_modal(
             optional=True,
             element=_team_element(teams, "value", "A team this waits on"),
         ),
+    ]
+    if trackers:
+        blocks.append(
+            InputBlock(
+                block_id=IntakeBlock.WORK,
+                label=plain("Linked work"),
+                optional=True,
+                hint=plain(
+                    f"{' or '.join(trackers)} links to the issues, epics, pull requests or milestones that "
+                    "carry this work, one per line (at most 5). Each is checked when you submit.",
+                    2000,
+                ),
+                element=PlainTextInputElement(action_id="value", multiline=True, max_length=WORK_LIMIT),
+            )
+        )
+    blocks += [
         context(
             "The queue is ranked by strategy: the OKR's priority times the impact you state, then age. "
             "No OKR fits? Ask an admin to add it."
