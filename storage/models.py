@@ -451,3 +451,34 @@ class TrackerLink(Base):
     next_check_at: Mapped[datetime]
     linked_by: Mapped[str] = mapped_column(UserId)
     created_at: Mapped[datetime]
+
+
+class TrackerComment(Base):
+    """A comment Throughline leaves on a linked Jira or GitHub item (a back-link to the initiative),
+    stored before it is sent, like an outbox row: `key` makes enqueueing it idempotent, and a row
+    once attempted (`attempts` > 0) is looked for on the item before it is posted again, so a crash
+    or an unclear answer never makes a second comment."""
+
+    __tablename__ = "tracker_comment"
+    __table_args__ = (
+        sa.UniqueConstraint("team_id", "key"),
+        sa.Index("ix_tracker_comment_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(TeamId)
+    key: Mapped[str] = mapped_column(CleanString(200))
+    initiative_id: Mapped[int] = mapped_column(sa.ForeignKey("initiative.id"))
+    tracker: Mapped[str] = mapped_column(CleanString(10))
+    kind: Mapped[str] = mapped_column(CleanString(10))
+    site: Mapped[str] = mapped_column(CleanString(200))
+    ref: Mapped[str] = mapped_column(CleanString(40))
+    body: Mapped[str] = mapped_column(CleanText)
+    state: Mapped[str] = mapped_column(CleanString(10), default="pending")  # pending|sending|sent|parked
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    remote_id: Mapped[str | None] = mapped_column(CleanString(40))
+    last_error: Mapped[str | None] = mapped_column(CleanString(300))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

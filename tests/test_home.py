@@ -220,7 +220,11 @@ def modal_values(view: dict[str, Any], **changes: Any) -> dict[str, Any]:
         if block["type"] != "input":
             continue
         element = block["element"]
-        values[block["block_id"]] = element.get("initial_conversation") or element.get("initial_value")
+        values[block["block_id"]] = (
+            element.get("initial_conversation")
+            or element.get("initial_value")
+            or (element.get("initial_option") or {}).get("value")
+        )
     for name, value in changes.items():
         values[f"settings_{name}"] = value
     return values

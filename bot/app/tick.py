@@ -58,6 +58,7 @@ def steps() -> list[tuple[str, Step]]:
         ("digest", digest_jobs.post_digests),
         # last: it waits on the trackers' answers, which must never delay a message
         ("trackers", tracker_passes.reconcile),  # linked work read again where a webhook was missed
+        ("backlinks", tracker_passes.backlinks),  # comments on linked items, for workspaces that opted in
     ]
 
 

@@ -112,6 +112,10 @@ class WorkspaceSettings(BaseModel):
     stall_blocked_days: int = Field(3, ge=1, le=60, description="Business days blocked/at risk = stall.")
     stall_missed_checkins: int = Field(2, ge=1, le=20, description="Missed check-ins in a row = stall.")
     stall_silent_periods: int = Field(2, ge=1, le=20, description="Cadence periods without check-in = stall.")
+    tracker_backlinks: bool = Field(
+        False,
+        description="Comment on linked Jira/GitHub items when an initiative is accepted or changes health.",
+    )
     stall_tracker_statuses: Patterns = Field(
         default_factory=lambda: ["Blocked", "On Hold", "Impeded"],
         description="Linked Jira statuses that count as blocked (any case), like a blocked health.",

@@ -63,6 +63,11 @@ def remember(
     return person
 
 
+def name_of(session: Session, team_id: str, user_id: str) -> str | None:
+    """The name we know a user by (from their Slack profile), or None."""
+    return session.scalar(sa.select(Person.name).where(Person.team_id == team_id, Person.user_id == user_id))
+
+
 def zone_of(person: Person | None, settings: WorkspaceSettings) -> ZoneInfo:
     """The person's own zone, or the workspace's when Slack gave none."""
     return zone(person.tz if person else None, settings.timezone)

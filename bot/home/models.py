@@ -88,6 +88,7 @@ SETTINGS_FIELDS = (
     "stall_silent_periods",
     "escalate_level2_days",
     "escalate_level3_days",
+    "tracker_backlinks",
 )
 
 

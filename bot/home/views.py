@@ -15,8 +15,10 @@ from slack_sdk.models.blocks import (
     ConversationSelectElement,
     InputBlock,
     NumberInputElement,
+    Option,
     PlainTextInputElement,
     SectionBlock,
+    StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -67,7 +69,10 @@ LABELS = {
     "stall_silent_periods": "Stall: cadence periods without a check-in",
     "escalate_level2_days": "Level 2 after (business days at level 1)",
     "escalate_level3_days": "Level 3 after (business days from the stall)",
+    "tracker_backlinks": "Comment on linked Jira and GitHub work",
 }
+BOOL_SETTINGS = ("tracker_backlinks",)
+_ON_OFF = [Option(value="true", text=plain("On", 75)), Option(value="false", text=plain("Off", 75))]
 HINTS = {
     "triage_channel": "New requests are posted here for triage.",
     "governance_channel": "Level-3 escalations go here (an OKR can name its own).",
@@ -77,6 +82,8 @@ HINTS = {
     "reminder_after_hours": "Working hours of the owner after a check-in before one reminder.",
     "holidays": "Country and region of public holidays (no check-ins then): DE-BE, US-CA, IN. "
     "Empty: weekends only.",
+    "tracker_backlinks": "When an initiative is accepted or changes health, its linked issues and pull "
+    "requests get a comment saying so (needs Jira or GitHub set up, with write access).",
 }
 
 
@@ -210,6 +217,8 @@ def _setting_text(settings: WorkspaceSettings, name: str) -> str:
         return f"{Cadence.parse(value).describe()} (`{mrkdwn.escape(value)}`)"
     if name == "holidays":
         return mrkdwn.escape(value) if value else "_weekends only_"
+    if name in BOOL_SETTINGS:
+        return "on" if value else "off"
     return str(value)
 
 
@@ -245,6 +254,10 @@ def settings_modal(settings: WorkspaceSettings) -> View:
                 placeholder=plain("Pick a channel", 150),
             )
             optional = True
+        elif name in BOOL_SETTINGS:
+            element = StaticSelectElement(
+                action_id="value", options=_ON_OFF, initial_option=_ON_OFF[0] if value else _ON_OFF[1]
+            )
         elif name in NUMBER_SETTINGS:
             low, high = NUMBER_SETTINGS[name]
             element = NumberInputElement(
@@ -291,6 +304,8 @@ def settings_from_state(values: dict[str, Any], names: Sequence[str] = SETTINGS_
             result[name] = entry.get("selected_conversation")
         elif kind == "channels_select":
             result[name] = entry.get("selected_channel")
+        elif kind == "static_select":
+            result[name] = (entry.get("selected_option") or {}).get("value") == "true"
         elif name in NUMBER_SETTINGS:
             result[name] = entry.get("value")  # a string; the settings model reads the number
         else:

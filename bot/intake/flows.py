@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.checkins.flows import lifecycle
+from bot.core import people
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import Invalid, InvalidFields
 from bot.dependencies import flows as dependencies
@@ -30,6 +31,7 @@ from bot.intake.service import triage
 from bot.intake.views import messages
 from bot.intake.views.triage import triage_post
 from bot.trackers import flows as tracker_flows
+from bot.trackers import views as tracker_views
 from bot.trackers.models import Item
 from storage.models import Initiative, InitiativeState
 
@@ -176,6 +178,12 @@ def accept(
         )
     _tell(session, team_id, card.id, f"accepted:{owner}", owner, messages.accepted_for_owner(result), now)
     _update_triage_post(session, team_id, card, now)
+    text = tracker_views.backlink_accepted(
+        card.key, card.title, card.okr_key, people.name_of(session, team_id, owner)
+    )
+    tracker_flows.tell_linked_work(
+        session, session.get_one(Initiative, card.id), "accepted", text, settings, now
+    )
     return result
 
 

@@ -9,11 +9,16 @@ REST (https://docs.github.com/en/rest):
   answers 403 with `x-ratelimit-remaining: 0` until `x-ratelimit-reset` (epoch seconds, on `clock`)
   (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api). A secondary
   limit is `fail_next(429, Retry_After="60")`.
+- Issue comments (an issue's or a pull request's,
+  https://docs.github.com/en/rest/issues/comments): `POST /repos/{owner}/{repo}/issues/{n}/comments`
+  with `{"body": …}` answers 201 with the comment; `GET` the same path lists them, oldest first,
+  `per_page` (default 30, at most 100) a `page`, with a `Link: <…>; rel="next"` header while more.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -78,6 +83,8 @@ class LocalGitHub(Loopback):
             self.remaining = 5000
             self.reset_at: float | None = None
             self._ids = itertools.count(1)
+            self._comment_ids = itertools.count(900001)
+            self.comments: dict[tuple[str, int], list[dict[str, Any]]] = {}
             self._stamp = datetime.now(UTC).replace(microsecond=0)
             self.clock = time.time
             self.reset_calls()
@@ -202,7 +209,9 @@ class LocalGitHub(Loopback):
             "due_on": None,
         }
 
-    def route(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> Answer:
+    def route(
+        self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes = b""
+    ) -> Answer:
         auth = headers.get("authorization", "")
         if auth not in (f"Bearer {self.token}", f"token {self.token}"):
             return Answer(
@@ -219,12 +228,12 @@ class LocalGitHub(Loopback):
             "x-ratelimit-resource": "core",
         }
         if self.remaining <= 0:
-            body = {
+            limited = {
                 "message": "API rate limit exceeded for user ID 1.",
                 "documentation_url": "https://docs.github.com/rest",
             }
             return Answer(
-                403, body, {**limits, "x-ratelimit-remaining": "0", "x-ratelimit-used": str(self.limit)}
+                403, limited, {**limits, "x-ratelimit-remaining": "0", "x-ratelimit-used": str(self.limit)}
             )
         self.remaining -= 1
         limits.update(
@@ -233,9 +242,56 @@ class LocalGitHub(Loopback):
                 "x-ratelimit-used": str(self.limit - self.remaining),
             }
         )
-        answer = self._resource(method, path)
+        parts = path.strip("/").split("/")
+        if len(parts) == 6 and parts[0] == "repos" and parts[3] == "issues" and parts[5] == "comments":
+            answer = self._comments(method, parts, query, body)
+        else:
+            answer = self._resource(method, path)
         answer.headers.update(limits)
         return answer
+
+    def comments_on(self, full_name: str, number: int) -> list[str]:
+        """The bodies of an issue's comments, oldest first."""
+        with self._lock:
+            return [c["body"] for c in self.comments.get((full_name.lower(), number), [])]
+
+    def _comments(self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes) -> Answer:
+        repo = self.repos.get(f"{parts[1]}/{parts[2]}".lower())
+        number = int(parts[4]) if parts[4].isdigit() else 0
+        if repo is None or number not in repo.issues:
+            return Answer(404, dict(NOT_FOUND))
+        stored = self.comments.setdefault((repo.full_name.lower(), number), [])
+        if method == "POST":
+            try:
+                text = json.loads(body or b"{}").get("body")
+            except ValueError:
+                text = None
+            if not isinstance(text, str) or not text:
+                return Answer(
+                    422, {"message": "Validation Failed", "errors": [{"field": "body", "code": "missing"}]}
+                )
+            comment_id = next(self._comment_ids)
+            comment = {
+                "id": comment_id,
+                "body": text,
+                "html_url": f"{WEB}/{repo.full_name}/issues/{number}#issuecomment-{comment_id}",
+                "user": {"login": "throughline[bot]"},
+                "created_at": _iso(self.stamp()),
+            }
+            stored.append(comment)
+            return Answer(201, comment)
+        if method != "GET":
+            return Answer(404, dict(NOT_FOUND))
+        size = max(1, min(int((query.get("per_page") or ["30"])[0]), 100))
+        page = max(1, int((query.get("page") or ["1"])[0]))
+        shown = stored[(page - 1) * size : page * size]
+        headers = {}
+        if page * size < len(stored):
+            nxt = (
+                f"{self.url}/repos/{repo.full_name}/issues/{number}/comments?per_page={size}&page={page + 1}"
+            )
+            headers["Link"] = f'<{nxt}>; rel="next"'
+        return Answer(200, shown, headers)
 
     def _resource(self, method: str, path: str) -> Answer:
         parts = path.strip("/").split("/")

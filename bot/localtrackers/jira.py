@@ -9,12 +9,17 @@ REST (https://developer.atlassian.com/cloud/jira/platform/rest/v3/):
   search, paged by token (`issues`, `isLast`, `nextPageToken`). Only `parent = KEY` is understood.
 - Rate limiting answers 429 with `Retry-After` (seconds): `fail_next(429, Retry_After="30")`
   (https://developer.atlassian.com/cloud/jira/platform/rate-limiting/).
+- Comments (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-comments/):
+  `POST /rest/api/3/issue/{key}/comment` with an ADF `body` and optional entity `properties`
+  answers 201 with the comment; `GET` the same path pages them (`startAt`, `maxResults` at most
+  100, `total`, `comments`), with their `properties` when `expand=properties`.
 """
 
 from __future__ import annotations
 
 import base64
 import itertools
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -66,6 +71,8 @@ class LocalJira(Loopback):
             self.answers: list[tuple[int, str]] = []  # what the receiver answered each, in order
             self._ids = itertools.count(10001)
             self._deliveries = itertools.count(1)
+            self._comment_ids = itertools.count(70001)
+            self.comments: dict[str, list[dict[str, Any]]] = {}
             self._stamp = datetime.now(UTC).replace(microsecond=0)
             self.reset_calls()
 
@@ -173,11 +180,17 @@ class LocalJira(Loopback):
             "fields": fields,
         }
 
-    def route(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> Answer:
+    def route(
+        self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes = b""
+    ) -> Answer:
         expected = "Basic " + base64.b64encode(f"{self.email}:{self.api_token}".encode()).decode()
         if headers.get("authorization") != expected:
             return Answer(401, {"errorMessages": ["You are not authenticated. Authentication required."]})
         wanted = {f.strip() for f in ",".join(query.get("fields", [])).split(",") if f.strip()} or None
+        if path.startswith("/rest/api/3/issue/") and path.endswith("/comment"):
+            return self._comments(
+                method, path.removeprefix("/rest/api/3/issue/").removesuffix("/comment"), query, body
+            )
         if method == "GET" and path.startswith("/rest/api/3/issue/"):
             ref = path.removeprefix("/rest/api/3/issue/")
             issue = self.issues.get(ref) or next((i for i in self.issues.values() if i.id == ref), None)
@@ -193,6 +206,53 @@ class LocalJira(Loopback):
         if method == "GET" and path == "/rest/api/3/search/jql":
             return self._search(query, wanted)
         return Answer(404, {"errorMessages": [f"No such resource: {method} {path}"], "errors": {}})
+
+    def comments_on(self, key: str) -> list[str]:
+        """The plain text of an issue's comments (their ADF paragraphs' text), oldest first."""
+        with self._lock:
+            return [_adf_text(c["body"]) for c in self.comments.get(key, [])]
+
+    def _comments(self, method: str, ref: str, query: dict[str, list[str]], body: bytes) -> Answer:
+        issue = self.issues.get(ref) or next((i for i in self.issues.values() if i.id == ref), None)
+        if issue is None:
+            return Answer(
+                404,
+                {
+                    "errorMessages": ["Issue does not exist or you do not have permission to see it."],
+                    "errors": {},
+                },
+            )
+        stored = self.comments.setdefault(issue.key, [])
+        if method == "POST":
+            try:
+                sent = json.loads(body or b"{}")
+            except ValueError:
+                sent = None
+            doc = sent.get("body") if isinstance(sent, dict) else None
+            if not isinstance(doc, dict) or doc.get("type") != "doc":
+                return Answer(
+                    400, {"errorMessages": [], "errors": {"comment": "Comment body can not be empty!"}}
+                )
+            comment_id = str(next(self._comment_ids))
+            comment = {
+                "id": comment_id,
+                "self": f"{self.url}/rest/api/3/issue/{issue.id}/comment/{comment_id}",
+                "body": doc,
+                "author": {"displayName": "Throughline", "accountType": "app"},
+                "created": self.stamp().isoformat(timespec="milliseconds"),
+                "properties": list(sent.get("properties") or []),
+            }
+            stored.append(comment)
+            return Answer(201, {k: v for k, v in comment.items() if k != "properties"})
+        if method != "GET":
+            return Answer(405, {"errorMessages": [f"{method} is not allowed here"], "errors": {}})
+        start = max(0, int((query.get("startAt") or ["0"])[0]))
+        size = max(1, min(int((query.get("maxResults") or ["100"])[0]), 100))
+        expand = "properties" in ",".join(query.get("expand", []))
+        page = [
+            {k: v for k, v in c.items() if expand or k != "properties"} for c in stored[start : start + size]
+        ]
+        return Answer(200, {"startAt": start, "maxResults": size, "total": len(stored), "comments": page})
 
     def _search(self, query: dict[str, list[str]], wanted: set[str] | None) -> Answer:
         jql = (query.get("jql") or [""])[0]
@@ -214,3 +274,11 @@ class LocalJira(Loopback):
         else:
             body["isLast"] = True
         return Answer(200, body)
+
+
+def _adf_text(doc: dict[str, Any]) -> str:
+    """The text of an Atlassian Document Format document, paragraph by paragraph."""
+    lines = []
+    for block in doc.get("content") or []:
+        lines.append("".join(str(n.get("text") or "") for n in block.get("content") or []))
+    return "\n".join(lines)

@@ -19,6 +19,7 @@ class Call:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    body: bytes = b""
 
 
 @dataclass
@@ -26,6 +27,8 @@ class Answer:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    after_store: bool = False  # a fault: the request is carried out first, then this is the answer
+    only: str = ""  # a fault: for the next request whose path contains this
 
 
 class Loopback:
@@ -57,10 +60,17 @@ class Loopback:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def fail_next(self, status: int, body: Any = None, **headers: str) -> None:
-        """The next request gets this answer instead (e.g. 429 with Retry-After="30")."""
+    def fail_next(
+        self, status: int, body: Any = None, *, after_store: bool = False, only: str = "", **headers: str
+    ) -> None:
+        """The next request (whose path contains `only`) gets this answer instead (e.g. 429 with
+        Retry-After="30"). With `after_store` it is carried out first (a comment is stored) and only
+        the answer fails, as when a server stores and then answers 5xx, or the connection breaks on
+        the way back."""
         with self._lock:
-            self.faults.append(Answer(status, body if body is not None else {}, dict(headers)))
+            self.faults.append(
+                Answer(status, body if body is not None else {}, dict(headers), after_store, only)
+            )
 
     def reset_calls(self) -> None:
         with self._lock:
@@ -68,20 +78,25 @@ class Loopback:
             self.faults.clear()
             self.latency = 0.0
 
-    def answer(self, method: str, target: str, headers: dict[str, str]) -> Answer:
+    def answer(self, method: str, target: str, headers: dict[str, str], body: bytes = b"") -> Answer:
         parts = urlsplit(target)
         query = parse_qs(parts.query)
         with self._lock:
-            self.calls.append(Call(method, parts.path, query, headers))
-            fault = self.faults.popleft() if self.faults else None
+            self.calls.append(Call(method, parts.path, query, headers, body))
+            fault = next((f for f in self.faults if f.only in parts.path), None)
+            if fault is not None:
+                self.faults.remove(fault)
         if self.latency:
             time.sleep(self.latency)
-        if fault is not None:
+        if fault is not None and not fault.after_store:
             return fault
         with self._lock:
-            return self.route(method, parts.path, query, headers)
+            answer = self.route(method, parts.path, query, headers, body)
+        return fault if fault is not None else answer
 
-    def route(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> Answer:
+    def route(
+        self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes = b""
+    ) -> Answer:
         raise NotImplementedError
 
 
@@ -97,10 +112,9 @@ def _handler(owner: Loopback) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+            body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
-            answer = owner.answer(method, self.path, headers)
+            answer = owner.answer(method, self.path, headers, body)
             data = json.dumps(answer.body).encode()
             self.send_response(answer.status)
             self.send_header("Content-Type", "application/json; charset=utf-8")

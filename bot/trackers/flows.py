@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.core.config import WorkspaceSettings
 from bot.core.errors import Invalid, NotFound
 from bot.core.integrations import TrackerSettings
 from bot.core.services import Services
@@ -26,7 +27,7 @@ from bot.trackers.models import (
     Tracker,
     TrackerUnreachable,
 )
-from bot.trackers.service import links, reading, urls
+from bot.trackers.service import backlinks, comments, links, reading, urls
 from bot.trackers.service.remote import Remote, TrackerRefused
 from storage.models import Initiative
 
@@ -233,3 +234,39 @@ def reconcile(services: Services, now: datetime) -> dict[str, int]:
 def _limit_of(ref: Ref) -> str:
     """What a rate limit is counted on: GitHub's, the token (every repository); Jira's, the site."""
     return "github" if ref.tracker is Tracker.GITHUB else ref.site
+
+
+# -- back-links ------------------------------------------------------------------------------------
+
+
+def tell_linked_work(
+    session: Session,
+    initiative: Initiative,
+    change: str,
+    text: str,
+    settings: WorkspaceSettings,
+    now: datetime,
+) -> int:
+    """Queue a back-link comment on `initiative`'s linked items, in the caller's transaction, when
+    the workspace opted in (`tracker_backlinks`). Returns how many were queued."""
+    if not settings.tracker_backlinks:
+        return 0
+    return backlinks.enqueue(session, initiative, change, text, now)
+
+
+def send_backlinks(services: Services, now: datetime) -> dict[str, int]:
+    """Send due back-link comments: each claimed in a short transaction, the tracker asked outside
+    any, the outcome recorded in another. A row tried before is looked for on the item first."""
+    settings = services.settings
+    with services.db.session() as session:
+        claimed = backlinks.claim(session, now)
+    counts: dict[str, int] = {}
+    for row in claimed:
+        mark = comments.marker(row.team_id, row.key)
+        outcome = comments.find(settings, row.ref, mark) if row.attempted else None
+        if outcome is None or (outcome.kind == "refused" and outcome.error == "absent"):
+            outcome = comments.post(settings, row.ref, row.body, mark)
+        with services.db.session() as session:
+            state = backlinks.finish(session, row, outcome, now)
+        counts[state] = counts.get(state, 0) + 1
+    return counts

@@ -13,3 +13,10 @@ def reconcile(services: Services, now: datetime) -> dict[str, int]:
     if not services.settings.trackers_on:
         return {}
     return flows.reconcile(services, now)
+
+
+def backlinks(services: Services, now: datetime) -> dict[str, int]:
+    """Back-link comments due on linked items (workspaces that opted in queue them)."""
+    if not services.settings.trackers_on:
+        return {}
+    return flows.send_backlinks(services, now)

@@ -148,3 +148,22 @@ def move_lines(moves: list[Move]) -> list[str]:
 def moved_text(moves: list[Move]) -> str:
     """What moved, as plain text an owner can keep or correct: `PAY-12: To Do → Done.` a line each."""
     return "\n".join(f"{m.label}: {', '.join(_change_words(m))}." for m in moves)
+
+
+# -- back-links (plain text: a comment on the linked item, read in Jira or GitHub) ---------------------
+
+
+def backlink_accepted(key: str, title: str, okr_key: str, owner: str | None) -> str:
+    who = f", owned by {owner}" if owner else ""
+    return (
+        f"Throughline: {key} \u201c{title}\u201d was accepted{who}; it moves the OKR {okr_key}.\n"
+        f"Where it stands: /initiative {key} in Slack."
+    )
+
+
+def backlink_health(key: str, title: str, health: str, previous: str | None) -> str:
+    was = f" (was {previous})" if previous else ""
+    return (
+        f"Throughline: {key} \u201c{title}\u201d is now {health}{was}.\n"
+        f"Where it stands: /initiative {key} in Slack."
+    )

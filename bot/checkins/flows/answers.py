@@ -38,6 +38,7 @@ from bot.core.errors import Conflict, Invalid, NotFound
 from bot.dependencies import flows as dependencies
 from bot.escalation import flows as escalation
 from bot.initiatives.service import find_initiative, initiative_subject
+from bot.trackers import flows as tracker_flows
 from bot.trackers import views as tracker_views
 from storage.models import (
     Checkin,
@@ -229,6 +230,13 @@ def _record(
             previous=previous,
             health=health,
         )
+        text = tracker_views.backlink_health(
+            initiative.key,
+            initiative.title,
+            HEALTH_WORDS[health],
+            HEALTH_WORDS[previous] if previous else None,
+        )
+        tracker_flows.tell_linked_work(session, initiative, f"health:{update.id}", text, settings, now)
     initiative.last_checkin_at = now
     if progress_pct is not None:
         initiative.progress_pct = progress_pct

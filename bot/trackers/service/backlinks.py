@@ -1,0 +1,122 @@
+"""Back-links: comments on an initiative's linked items, queued and sent like outbox rows.
+
+Enqueued in the transaction of the change they tell of (accepted, a new health), once per item and
+change (`key`); sent by the tick, each claimed for a lease; a row once attempted is looked for on the
+item before it is posted again (`comments.find`), so neither a crash nor an unclear answer makes a
+second comment, and a lookup that fails leaves it for later rather than posting blind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from bot.trackers.models import Kind, Ref, Tracker
+from bot.trackers.service.comments import Outcome
+from storage.db import insert_ignore
+from storage.models import Initiative, TrackerComment, TrackerLink
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 8
+PENDING, SENDING, SENT, PARKED = "pending", "sending", "sent", "parked"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    team_id: str
+    key: str
+    ref: Ref
+    body: str
+    attempted: bool  # tried before (it may be on the item already): look before posting
+
+
+def enqueue(session: Session, initiative: Initiative, change: str, text: str, now: datetime) -> int:
+    """Queue `text` as a comment on each item linked to `initiative` that takes comments (not a
+    milestone, still in its tracker); `change` names what happened (`accepted`, `health:41`).
+    Returns how many were queued (0 for a change already queued)."""
+    links = session.scalars(
+        sa.select(TrackerLink)
+        .where(
+            TrackerLink.team_id == initiative.team_id,
+            TrackerLink.initiative_id == initiative.id,
+            TrackerLink.missing.is_(False),
+            TrackerLink.kind != Kind.MILESTONE.value,
+        )
+        .order_by(TrackerLink.id)
+    ).all()
+    queued = 0
+    for link in links:
+        queued += insert_ignore(
+            session,
+            TrackerComment,
+            {
+                "team_id": initiative.team_id,
+                "key": f"backlink:{initiative.id}:{change}:{link.id}"[:200],
+                "initiative_id": initiative.id,
+                "tracker": link.tracker,
+                "kind": link.kind,
+                "site": link.site,
+                "ref": link.ref,
+                "body": text,
+                "state": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            },
+            ["team_id", "key"],
+        )
+    return queued
+
+
+def claim(session: Session, now: datetime, limit: int = 20) -> list[Claimed]:
+    """Due rows, and rows whose sender's lease ran out (it may have posted: they are looked for),
+    claimed for LEASE; another replica skips them."""
+    due = sa.or_(
+        sa.and_(TrackerComment.state == PENDING, TrackerComment.next_attempt_at <= now),
+        sa.and_(TrackerComment.state == SENDING, TrackerComment.claimed_until < now),
+    )
+    rows = session.scalars(
+        sa.select(TrackerComment)
+        .where(due)
+        .order_by(TrackerComment.next_attempt_at, TrackerComment.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    claimed = []
+    for row in rows:
+        claimed.append(
+            Claimed(
+                row.id,
+                row.team_id,
+                row.key,
+                Ref(Tracker(row.tracker), Kind(row.kind), row.site, row.ref),
+                row.body,
+                attempted=row.attempts > 0,
+            )
+        )
+        row.state, row.claimed_until, row.attempts = SENDING, now + LEASE, row.attempts + 1
+    return claimed
+
+
+def finish(session: Session, claimed: Claimed, outcome: Outcome, now: datetime) -> str:
+    """Record what came of sending (or looking for) `claimed`; returns the row's new state."""
+    row = session.get(TrackerComment, claimed.id, with_for_update=True)
+    if row is None or row.state != SENDING:
+        return row.state if row is not None else SENT
+    row.claimed_until = None
+    if outcome.kind == "sent":
+        row.state, row.remote_id, row.sent_at, row.last_error = SENT, outcome.remote_id, now, None
+    elif outcome.kind == "refused" or row.attempts >= MAX_ATTEMPTS:
+        row.state, row.last_error = PARKED, (outcome.error or "gave up")[:300]
+    else:
+        wait = outcome.wait if outcome.kind == "retry" else 30 * 2 ** min(row.attempts, 8)
+        row.state, row.next_attempt_at, row.last_error = (
+            PENDING,
+            now + timedelta(seconds=wait),
+            outcome.error[:300],
+        )
+    return row.state

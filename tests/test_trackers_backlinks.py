@@ -1,0 +1,173 @@
+"""Back-links: when an initiative is accepted or changes health, each of its linked Jira issues and
+GitHub issues or pull requests gets a comment saying so, once, through a durable queue — for a
+workspace that opted in (`THROUGHLINE_TRACKER_BACKLINKS`). A comment whose answer was unclear is
+looked for before it is posted again: a crash or a 5xx never makes a second one."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from bot.core.config import Settings
+from bot.intake.models import IntakeBlock
+from bot.localtrackers.github import LocalGitHub
+from bot.localtrackers.jira import LocalJira
+from storage.models import TrackerComment
+from tests.checkin_support import local, nudges, seed
+from tests.conftest import Rig, make_settings
+from tests.slackfake import FakeSlack
+from tests.slackhttp import find_action
+from tests.test_home import blocks_text, modal_values, open_settings
+from tests.test_intake_slack import ACCEPT, click, good, open_modal, submit
+from tests.test_intake_slack import seed as seed_okrs
+from tests.trackers_rig import tracker_settings
+
+GH = "https://github.com"
+MONDAY = local("Europe/Berlin", 2026, 3, 2, 9)
+
+
+@pytest.fixture(params=[True], ids=["opted-in"])
+def settings(
+    request: pytest.FixtureRequest, fake: FakeSlack, database_url: str, jira: LocalJira, github: LocalGitHub
+) -> Settings:
+    return make_settings(
+        fake, database_url, **tracker_settings(jira, github), tracker_backlinks=request.param
+    )
+
+
+def rows(rig: Rig) -> list[tuple[str, str, int]]:
+    with rig.db.session() as s:
+        return [
+            (r.ref, r.state, r.attempts)
+            for r in s.scalars(sa.select(TrackerComment).order_by(TrackerComment.id))
+        ]
+
+
+def linked(rig: Rig, jira: LocalJira, github: LocalGitHub) -> str:
+    """An active initiative of Alice's with a Jira issue, a GitHub issue and a milestone linked."""
+    key = seed(rig.db, rig.services.defaults, owner="U0ALICE")
+    jira.add_issue("PAY-7", "Fraud rules")
+    github.add_issue("acme/web", "Throttle")
+    github.add_milestone("acme/web", "v2")
+    for url in (f"{jira.url}/browse/PAY-7", f"{GH}/acme/web/issues/1", f"{GH}/acme/web/milestone/1"):
+        assert "Linked" in rig.slack.command("/initiative", f"link {key} {url}", user="U0ALICE").text
+    return key
+
+
+def answer(rig: Rig, choice: str) -> None:
+    message = nudges(rig.fake, "U0ALICE")[-1]
+    rig.slack.block_action(find_action(message, f"checkin_{choice}"), user="U0ALICE", message=message)
+    rig.settle()
+
+
+def test_accepting_a_request_comments_once_on_its_linked_work(
+    rig: Rig, jira: LocalJira, github: LocalGitHub
+) -> None:
+    okrs = seed_okrs(rig)
+    jira.add_issue("PAY-12", "Rate limiter")
+    github.add_issue("acme/web", "Throttle", pull=True)
+    work = f"{jira.url}/browse/PAY-12\n{GH}/acme/web/pull/1"
+    submit(rig, open_modal(rig), good(okrs, **{IntakeBlock.WORK: work}))
+    modal = click(rig, "triage_accept", "U0LEAD")
+    assert modal is not None
+    submit(rig, modal, ACCEPT, user="U0LEAD")
+    assert jira.comments_on("PAY-12") == []  # queued with the decision, sent by the tick
+
+    rig.tick()
+    rig.tick()
+    (jira_comment,) = jira.comments_on("PAY-12")
+    (github_comment,) = github.comments_on("acme/web", 1)
+    assert jira_comment.startswith("Throughline: REQ-1 \u201cRate-limit the public API\u201d was accepted")
+    assert "it moves the OKR O1-KR2" in jira_comment and "/initiative REQ-1 in Slack" in jira_comment
+    assert github_comment.startswith("Throughline: REQ-1") and "<!-- throughline:" in github_comment
+
+
+def test_a_health_change_comments_on_each_linked_issue_but_not_milestones(
+    rig: Rig, jira: LocalJira, github: LocalGitHub
+) -> None:
+    key = linked(rig, jira, github)
+    rig.tick(MONDAY)
+    answer(rig, "at_risk")
+    rig.tick(MONDAY)
+    (comment,) = jira.comments_on("PAY-7")
+    title = "\u201cInitiative 1000\u201d"
+    where = f"Where it stands: /initiative {key} in Slack."
+    assert comment == f"Throughline: {key} {title} is now at risk.\n{where}"
+    assert len(github.comments_on("acme/web", 1)) == 1
+    assert [(ref, state) for ref, state, _ in rows(rig)] == [("PAY-7", "sent"), ("1", "sent")]  # no milestone
+
+
+def test_a_comment_stored_before_a_5xx_is_found_not_posted_again(
+    rig: Rig, jira: LocalJira, github: LocalGitHub
+) -> None:
+    linked(rig, jira, github)
+    rig.tick(MONDAY)
+    answer(rig, "blocked")
+    jira.fail_next(500, {"errorMessages": ["Internal server error"]}, after_store=True, only="comment")
+    github.fail_next(502, {"message": "Bad gateway"}, after_store=True, only="comment")
+    rig.tick(MONDAY)
+    assert len(jira.comments_on("PAY-7")) == 1 and len(github.comments_on("acme/web", 1)) == 1
+    assert [state for _, state, _ in rows(rig)] == ["pending", "pending"]  # unclear: looked for next time
+
+    rig.clock.set(MONDAY.replace(hour=12))
+    rig.tick()
+    assert len(jira.comments_on("PAY-7")) == 1 and len(github.comments_on("acme/web", 1)) == 1
+    assert [(state, attempts) for _, state, attempts in rows(rig)] == [("sent", 2), ("sent", 2)]
+
+
+def test_a_lookup_that_fails_posts_nothing_until_it_can_tell(
+    rig: Rig, jira: LocalJira, github: LocalGitHub
+) -> None:
+    linked(rig, jira, github)
+    rig.tick(MONDAY)
+    answer(rig, "blocked")
+    jira.fail_next(500, after_store=True, only="comment")  # the post: stored, answered 500
+    github.fail_next(500, after_store=True, only="comment")
+    rig.tick(MONDAY)
+    jira.fail_next(503, only="comment")  # the lookup: no answer worth trusting
+    github.fail_next(503, only="comment")
+    rig.clock.set(MONDAY.replace(hour=12))
+    rig.tick()
+    assert len(jira.comments_on("PAY-7")) == 1 and len(github.comments_on("acme/web", 1)) == 1
+    assert [state for _, state, _ in rows(rig)] == ["pending", "pending"]
+    rig.clock.set(MONDAY.replace(hour=18))
+    rig.tick()
+    assert len(jira.comments_on("PAY-7")) == 1 and len(github.comments_on("acme/web", 1)) == 1
+    assert [state for _, state, _ in rows(rig)] == ["sent", "sent"]
+
+
+def test_an_item_gone_from_its_tracker_parks_its_comment(
+    rig: Rig, jira: LocalJira, github: LocalGitHub
+) -> None:
+    linked(rig, jira, github)
+    rig.tick(MONDAY)
+    answer(rig, "at_risk")
+    jira.delete("PAY-7", notify=False)
+    rig.tick(MONDAY)
+    assert [(ref, state) for ref, state, _ in rows(rig)] == [("PAY-7", "parked"), ("1", "sent")]
+
+
+@pytest.mark.parametrize("settings", [False], ids=["not-opted-in"], indirect=True)
+def test_without_opting_in_nothing_is_queued(rig: Rig, jira: LocalJira, github: LocalGitHub) -> None:
+    linked(rig, jira, github)
+    rig.tick(MONDAY)
+    answer(rig, "at_risk")
+    rig.tick(MONDAY)
+    assert rows(rig) == [] and jira.comments_on("PAY-7") == []
+
+
+@pytest.mark.parametrize("settings", [False], ids=["turned-on-from-the-home"], indirect=True)
+def test_an_admin_turns_back_links_on_for_the_workspace_from_the_home(
+    rig: Rig, jira: LocalJira, github: LocalGitHub
+) -> None:
+    modal = open_settings(rig)
+    field = next(b for b in modal["blocks"] if b.get("block_id") == "settings_tracker_backlinks")
+    assert field["element"]["initial_option"]["value"] == "false"
+    rig.slack.submit_view(modal, modal_values(modal, tracker_backlinks="true"), user="U0ADMIN")
+    rig.settle()
+    assert "*Comment on linked Jira and GitHub work*\non" in blocks_text(rig.fake.home["U0ADMIN"])
+    linked(rig, jira, github)
+    rig.tick(MONDAY)
+    answer(rig, "at_risk")
+    rig.tick(MONDAY)
+    assert len(jira.comments_on("PAY-7")) == 1
