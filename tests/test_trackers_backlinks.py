@@ -12,6 +12,7 @@ from bot.core.config import Settings
 from bot.intake.models import IntakeBlock
 from bot.localtrackers.github import LocalGitHub
 from bot.localtrackers.jira import LocalJira
+from bot.trackers.service import backlinks, comments
 from storage.models import TrackerComment
 from tests.checkin_support import local, nudges, seed
 from tests.conftest import Rig, make_settings
@@ -171,3 +172,26 @@ def test_an_admin_turns_back_links_on_for_the_workspace_from_the_home(
     answer(rig, "at_risk")
     rig.tick(MONDAY)
     assert len(jira.comments_on("PAY-7")) == 1
+
+
+def test_a_replica_that_posted_and_died_before_recording_it_leaves_one_comment(
+    rig: Rig, jira: LocalJira, github: LocalGitHub
+) -> None:
+    linked(rig, jira, github)
+    rig.tick(MONDAY)
+    answer(rig, "blocked")
+    # a replica claims the rows, posts them, and dies before it records what it sent
+    with rig.db.session() as s:
+        claimed = backlinks.claim(s, MONDAY)
+    for row in claimed:
+        assert (
+            comments.post(
+                rig.services.settings, row.ref, row.body, comments.marker(row.team_id, row.key)
+            ).kind
+            == "sent"
+        )
+    rig.tick(MONDAY + backlinks.LEASE / 2)  # its lease still holds: nobody touches them
+    assert [state for _, state, _ in rows(rig)] == ["sending", "sending"]
+    rig.tick(MONDAY + backlinks.LEASE * 2)  # the lease ran out: looked for, found, recorded
+    assert [state for _, state, _ in rows(rig)] == ["sent", "sent"]
+    assert len(jira.comments_on("PAY-7")) == 1 and len(github.comments_on("acme/web", 1)) == 1
