@@ -5,6 +5,8 @@ looked for before it is posted again: a crash or a 5xx never makes a second one.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -195,3 +197,18 @@ def test_a_replica_that_posted_and_died_before_recording_it_leaves_one_comment(
     rig.tick(MONDAY + backlinks.LEASE * 2)  # the lease ran out: looked for, found, recorded
     assert [state for _, state, _ in rows(rig)] == ["sent", "sent"]
     assert len(jira.comments_on("PAY-7")) == 1 and len(github.comments_on("acme/web", 1)) == 1
+
+
+def test_sent_comments_are_pruned_after_the_retention_period(
+    rig: Rig, jira: LocalJira, github: LocalGitHub
+) -> None:
+    linked(rig, jira, github)
+    rig.tick(MONDAY)
+    answer(rig, "at_risk")
+    rig.tick(MONDAY)
+    assert [state for _, state, _ in rows(rig)] == ["sent", "sent"]
+    days = rig.services.settings.outbox_retention_days
+    rig.tick(MONDAY + timedelta(days=days - 1))
+    assert len(rows(rig)) == 2
+    report = rig.tick(MONDAY + timedelta(days=days, minutes=1))
+    assert rows(rig) == [] and report.counts["housekeeping"]["backlinks_deleted"] == 2

@@ -20,6 +20,7 @@ from bot.outbox import prune
 from bot.outbox.deliverer import Deliverer, DeliveryReport
 from bot.slack import redelivery
 from bot.trackers import jobs as tracker_passes
+from bot.trackers.service import backlinks as tracker_backlinks
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,8 @@ Step = Callable[[Services, datetime], dict[str, int]]
 
 def housekeeping(services: Services, now: datetime) -> dict[str, int]:
     """Forget what is kept only for a while: Slack deliveries past their retry horizon, and sent
-    messages past the outbox's retention period, in batches of short transactions."""
+    messages and back-link comments past the outbox's retention period, in batches of short
+    transactions."""
     forgotten = 0
     for _ in range(prune.MAX_BATCHES):
         with services.db.session() as session:
@@ -38,10 +40,18 @@ def housekeeping(services: Services, now: datetime) -> dict[str, int]:
             break
     retention = timedelta(days=services.settings.outbox_retention_days)
     pruned = prune.prune_sent(services.db, now, retention)
+    comments = 0
+    for _ in range(prune.MAX_BATCHES):
+        with services.db.session() as session:
+            batch = tracker_backlinks.prune_sent(session, now - retention, limit=prune.BATCH)
+        comments += batch
+        if batch < prune.BATCH:
+            break
     return {
         "forgotten_requests": forgotten,
         "outbox_deleted": pruned.deleted,
         "outbox_pruned": pruned.kept_reference,
+        "backlinks_deleted": comments,
     }
 
 

@@ -120,3 +120,16 @@ def finish(session: Session, claimed: Claimed, outcome: Outcome, now: datetime) 
             outcome.error[:300],
         )
     return row.state
+
+
+def prune_sent(session: Session, before: datetime, limit: int = 1000) -> int:
+    """Delete up to `limit` comments sent before `before` (the outbox's retention period): their
+    change is in the initiative's history, and their key is never queued again."""
+    old = (
+        sa.select(TrackerComment.id)
+        .where(TrackerComment.state == SENT, TrackerComment.sent_at < before)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    result = session.execute(sa.delete(TrackerComment).where(TrackerComment.id.in_(old)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
