@@ -333,6 +333,8 @@ class Event(Base):
     __table_args__ = (
         sa.Index("ix_event_team_id_initiative_id_at", "team_id", "initiative_id", "at"),
         sa.Index("ix_event_team_id_at", "team_id", "at"),
+        # the hash chain's order: one event per place; events not chained yet (NULL) are allowed
+        sa.Index("uq_event_team_id_seq", "team_id", "seq", unique=True),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
@@ -343,6 +345,22 @@ class Event(Base):
     actor_id: Mapped[str | None] = mapped_column(UserId)  # None: Throughline itself
     data: Mapped[dict[str, Any]] = mapped_column(default=json_default)
     at: Mapped[datetime]
+    # the workspace's hash chain (bot/core/chain.py): its place 1..n, the hash of the event before
+    # it and its own hash over its content and that one; set at commit, under the head's lock
+    seq: Mapped[int | None] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class EventChain(Base):
+    """The head of a workspace's event chain: the last place taken and its hash. Writers lock this
+    row (FOR UPDATE), so replicas take places one at a time and the chain never forks."""
+
+    __tablename__ = "event_chain"
+
+    team_id: Mapped[str] = mapped_column(TeamId, primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), default=0)
+    head_hash: Mapped[str] = mapped_column(sa.String(64), default="")
 
 
 class Outbox(Base):
