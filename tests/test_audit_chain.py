@@ -148,9 +148,15 @@ def test_an_event_inserted_in_the_chain_with_a_hash_of_its_own_is_named(db: Data
     write(db, count=3)
     last = event_at(db, 3)
     fields = {
-        "team_id": TEAM, "seq": 4, "subject": "initiative:9", "kind": "accepted", "actor_id": "U0MALLORY",
-        "initiative_id": None, "data": {}, "at": START,
-    }  # fmt: skip
+        "team_id": TEAM,
+        "seq": 4,
+        "subject": "initiative:9",
+        "kind": "accepted",
+        "actor_id": "U0MALLORY",
+        "initiative_id": None,
+        "data": {},
+        "at": START,
+    }
     with db.session() as s:
         s.execute(
             sa.insert(Event).values(**fields, prev_hash=last.hash, hash=event_hash(fields, last.hash or ""))
@@ -172,8 +178,10 @@ def test_a_rewritten_chain_passes_alone_and_fails_against_its_anchor(db: Databas
         rows[1].actor_id = "U0MALLORY"
         head = GENESIS
         for row in rows:
-            fields = {c: getattr(row, c) for c in ("team_id", "seq", "subject", "kind", "actor_id",
-                                                   "initiative_id", "data", "at")}  # fmt: skip
+            fields = {
+                c: getattr(row, c)
+                for c in ("team_id", "seq", "subject", "kind", "actor_id", "initiative_id", "data", "at")
+            }
             row.prev_hash, row.hash = head, event_hash(fields, head)
             head = row.hash
         s.execute(sa.update(EventChain).where(EventChain.team_id == TEAM).values(head_hash=head))
@@ -259,8 +267,14 @@ def test_the_migration_chains_the_events_stored_before_it(db: Database) -> None:
     with db.read() as s:
         rows = s.execute(sa.select(Event.team_id, Event.seq).order_by(Event.id)).all()
         assert [tuple(r) for r in rows] == [
-            (TEAM, 1), (OTHER, 1), (TEAM, 2), (OTHER, 2), (TEAM, 3), (OTHER, 3), (TEAM, 4)
-        ]  # fmt: skip
+            (TEAM, 1),
+            (OTHER, 1),
+            (TEAM, 2),
+            (OTHER, 2),
+            (TEAM, 3),
+            (OTHER, 3),
+            (TEAM, 4),
+        ]
         assert verify.verify(s, TEAM).count == 4 and verify.verify(s, TEAM).ok
         assert verify.verify(s, OTHER).ok
     write(db, count=2)  # the chain goes on from the migrated head
