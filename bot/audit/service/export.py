@@ -301,18 +301,23 @@ KINDS: tuple[Kind, ...] = (
 
 def rows(
     session: Session, kind: Kind, team_id: str | None, since: datetime | None
-) -> Iterator[dict[str, Any]]:
-    """The rows of `kind`, streamed, as plain values keyed by column name."""
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of `kind`, streamed, as tuples of values in `kind.columns`' order."""
     statement = kind.query(team_id, since).execution_options(yield_per=BATCH)
-    for row in session.execute(statement):
-        values = dict(row._mapping)
-        yield kind.parse(values) if kind.parse is not None else values
+    # Core, not the ORM's result machinery: the same rows at a fraction of the cost per row
+    result = session.connection().execute(statement)
+    if kind.parse is None:
+        yield from result
+        return
+    for row in result:
+        values = kind.parse(dict(row._mapping))
+        yield tuple(values[c] for c in kind.columns)
 
 
 def plain(value: Any) -> Any:
     """A value as exported: times in ISO 8601 UTC, dates ISO, enums by their value."""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return _instant(value)
     if isinstance(value, date):
         return value.isoformat()
     if hasattr(value, "value") and isinstance(value.value, str):
@@ -320,13 +325,28 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _instant(value: datetime) -> str:
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+_RISKY_START = frozenset("=+-@\t\r'")
+
+
 def csv_cell(value: Any) -> str:
     """A value as a CSV cell: empty for none, true/false, JSON for a document, text neutralised."""
-    value = plain(value)
+    kind = type(value)
+    if kind is str:  # the common case first: most text starts with nothing a spreadsheet runs
+        return value if not value or value[0] not in _RISKY_START else neutralise(value)
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if kind is int:
+        return str(value)  # a number, never a formula
+    if kind is bool:
         return "true" if value else "false"
+    if kind is datetime:
+        return _instant(value)
+    value = plain(value)
     if isinstance(value, dict | list):
         value = json.dumps(value, sort_keys=True, ensure_ascii=False)
     return neutralise(str(value))
@@ -341,11 +361,12 @@ def write(
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(kind.columns)
         for row in rows(session, kind, team_id, since):
-            writer.writerow([csv_cell(row[c]) for c in kind.columns])
+            writer.writerow([csv_cell(v) for v in row])
             count += 1
         return count
+    columns = kind.columns
     for row in rows(session, kind, team_id, since):
-        out.write(json.dumps({c: plain(row[c]) for c in kind.columns}, ensure_ascii=False, sort_keys=False))
+        out.write(json.dumps(dict(zip(columns, map(plain, row), strict=True)), ensure_ascii=False))
         out.write("\n")
         count += 1
     return count
