@@ -39,7 +39,11 @@ def test_an_admin_gets_the_export_as_a_zip_in_their_dm(rig: Rig) -> None:
     assert reply.status == 200
     rig.settle()
     [upload] = rig.fake.files.values()
-    assert upload["completed"] and upload["channel"] == "U0ADMIN"
+    # shared into the admin's DM (files go to a conversation, not to a user id)
+    [opened] = rig.fake.calls_to("conversations.open")
+    assert opened.args["users"] == "U0ADMIN"
+    assert upload["completed"] and upload["channel"] == opened.response["channel"]["id"]
+    assert upload["channel"].startswith("D")
     assert upload["filename"].startswith("throughline-export-2026-03-02-") and upload["filename"].endswith(
         ".zip"
     )
