@@ -298,3 +298,17 @@ def test_events_the_release_before_wrote_during_the_roll_are_chained_by_the_next
         kinds = list(s.scalars(sa.select(Event.kind).where(Event.team_id == TEAM).order_by(Event.seq)))
     assert report.ok and report.count == 4
     assert kinds == ["checkin.answered", "checkin.answered", "accepted", "checkin.answered"]
+
+
+def test_an_event_in_a_savepoint_rolled_back_takes_no_place_and_the_rest_keep_theirs(db: Database) -> None:
+    with db.session() as s:
+        history.record(s, team_id=TEAM, subject="initiative:1", kind="kept", at=START)
+        with pytest.raises(RuntimeError), s.begin_nested():
+            history.record(s, team_id=TEAM, subject="initiative:1", kind="undone", at=START)
+            s.flush()
+            raise RuntimeError("a twin got there first")
+        history.record(s, team_id=TEAM, subject="initiative:1", kind="kept too", at=START)
+    with db.read() as s:
+        report = verify.verify(s, TEAM)
+        kinds = list(s.scalars(sa.select(Event.kind).order_by(Event.seq)))
+    assert report.ok and kinds == ["kept", "kept too"]
