@@ -312,3 +312,49 @@ def test_an_event_in_a_savepoint_rolled_back_takes_no_place_and_the_rest_keep_th
         report = verify.verify(s, TEAM)
         kinds = list(s.scalars(sa.select(Event.kind).order_by(Event.seq)))
     assert report.ok and kinds == ["kept", "kept too"]
+
+
+@pytest.mark.postgres_only
+def test_the_head_is_the_last_lock_a_writer_takes_so_writers_never_deadlock_on_it(db: Database) -> None:
+    """One writer holds a row lock (an initiative it changed) and then commits an event; another has
+    recorded an event and a change to the same row, and commits first. The second waits for the row,
+    not while holding the head, so both commit and the chain is whole."""
+    from storage.models import Okr
+
+    with db.session() as s:
+        s.add(Okr(team_id=TEAM, key="O1", kind="objective", title="Grow", created_at=START, updated_at=START))
+    holding, done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with db.session() as s:
+                okr = s.scalars(sa.select(Okr)).one()
+                okr.title = "first"
+                s.flush()  # the row is locked until this commits
+                holding.set()
+                done.wait(5)
+                history.record(s, team_id=TEAM, subject="okr:1", kind="first", at=START)
+        except BaseException as exc:
+            errors.append(exc)
+
+    def second() -> None:
+        try:
+            holding.wait(5)
+            with db.session() as s:
+                history.record(s, team_id=TEAM, subject="okr:1", kind="second", at=START)
+                okr = s.scalars(sa.select(Okr)).one()
+                okr.title = "second"  # flushed at commit: waits for the first writer's row lock
+                threading.Timer(0.5, done.set).start()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    with db.read() as s:
+        report = verify.verify(s, TEAM)
+    assert report.ok and report.count == 2

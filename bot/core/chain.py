@@ -57,6 +57,10 @@ def seal(session: Session) -> None:
     pending: list[Event] = session.info.pop(PENDING, None) or []
     if not pending:
         return
+    # every other change first, so the head is the last lock this transaction takes: holding it, it
+    # touches only its own events and the head, and so never waits for a lock another writer holds
+    # while that writer waits for the head (a deadlock on PostgreSQL)
+    session.flush()
     with session.no_autoflush:
         for team_id in sorted({e.team_id for e in pending}):
             seq, head = storage_chain.lock_head(session, team_id)
