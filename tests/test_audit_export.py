@@ -138,6 +138,7 @@ def database_rows(s: Session, team: str | None) -> dict[str, list[dict[str, Any]
 
     columns = {k.name: k.columns for k in export.KINDS}
     deps = {d.id: d for d in every(Dependency)}
+    in_chain_order = sorted(every(Event), key=lambda e: (e.team_id, e.seq, e.id))
     return {
         "initiatives": [
             plain(i, columns["initiatives"], okr_key=okr_keys[i.okr_id]) for i in every(Initiative)
@@ -185,13 +186,13 @@ def database_rows(s: Session, team: str | None) -> dict[str, list[dict[str, Any]
                 "at": e.at,
                 "detail": e.data,
             }  # type: ignore[arg-type]
-            for e in every(Event)
+            for e in in_chain_order
             if e.kind.startswith("escalation.")
         ],
         "okrs": [plain(o, columns["okrs"], parent_key=okr_keys.get(o.parent_id)) for o in every(Okr)],  # type: ignore[arg-type]
         "events": [
             plain(e, columns["events"], initiative_key=initiative_keys.get(e.initiative_id))  # type: ignore[arg-type]
-            for e in sorted(every(Event), key=lambda e: (e.team_id, e.id))
+            for e in in_chain_order
         ],
     }
 

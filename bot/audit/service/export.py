@@ -216,7 +216,8 @@ def _events_of(team_id: str | None, since: datetime | None, kinds: str | None = 
             ev.hash,
         )
         .outerjoin(i, i.id == ev.initiative_id)
-        .order_by(ev.team_id, ev.id)
+        # chain order, read straight off the (team_id, seq) index: no sort, however many events
+        .order_by(ev.team_id, ev.seq, ev.id)
     )
     if kinds is not None:
         statement = statement.where(ev.kind.like(kinds))
