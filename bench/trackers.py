@@ -16,7 +16,7 @@ from bot.localtrackers import github as gh
 from bot.localtrackers.github import LocalGitHub
 from bot.trackers.models import Item, Kind, Ref, Tracker
 from bot.trackers.service import links
-from storage.models import TrackerLink
+from storage.integrations import TrackerLink
 from tests import factories as f
 from tests.conftest import Rig
 

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+import storage.integrations  # noqa: F401  (its tables on Base.metadata: every database has them)
 from storage.models import Base
 from storage.types import UTCDateTime
 

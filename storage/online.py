@@ -52,12 +52,12 @@ class Steps:
             lambda: self._execute(f'ALTER TABLE "{table}" DROP COLUMN IF EXISTS "{column.name}"')
         )
 
-    def create_index(self, name: str, table: str, columns: Sequence[str]) -> None:
+    def create_index(self, name: str, table: str, columns: Sequence[str], *, unique: bool = False) -> None:
         """Build an index without blocking writes (CONCURRENTLY), replacing an invalid leftover of
         an earlier build that failed."""
         if not self.postgres:
             with op.batch_alter_table(table) as batch:
-                batch.create_index(name, list(columns), unique=False)
+                batch.create_index(name, list(columns), unique=unique)
             return
         valid = self.connection.execute(
             sa.text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"), {"name": name}
@@ -71,7 +71,7 @@ class Steps:
         self._execute("SET statement_timeout = 0")
         try:
             op.create_index(
-                name, table, list(columns), unique=False, postgresql_concurrently=True, if_not_exists=True
+                name, table, list(columns), unique=unique, postgresql_concurrently=True, if_not_exists=True
             )
         finally:
             self.connection.execute(

@@ -32,26 +32,26 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def _without_nul(value: Any) -> Any:
+def without_nul(value: Any) -> Any:
     """`value` with NUL characters removed from every string in it. PostgreSQL refuses NUL in text
     and JSONB, and it means nothing in Slack, so a pasted one must not turn a request into an error."""
     if isinstance(value, str):
         return value.replace("\x00", "") if "\x00" in value else value
     if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_without_nul(v) for v in value]
+        return [without_nul(v) for v in value]
     return value
 
 
 class CleanString(sa.TypeDecorator[str]):
-    """VARCHAR that drops NUL characters on the way in (see `_without_nul`)."""
+    """VARCHAR that drops NUL characters on the way in (see `without_nul`)."""
 
     impl = sa.String
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> str | None:
-        return _without_nul(value)
+        return without_nul(value)
 
 
 class CleanText(sa.TypeDecorator[str]):
@@ -61,7 +61,7 @@ class CleanText(sa.TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> str | None:
-        return _without_nul(value)
+        return without_nul(value)
 
 
 class JSONDoc(sa.TypeDecorator[Any]):
@@ -71,7 +71,7 @@ class JSONDoc(sa.TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
-        return _without_nul(value)
+        return without_nul(value)
 
     def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
         if dialect.name == "postgresql":

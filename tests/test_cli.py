@@ -35,7 +35,7 @@ def run_cli(
 def test_help_lists_the_commands() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
-    for command in ("run", "serve", "tick", "db", "outbox"):
+    for command in ("run", "serve", "tick", "db", "outbox", "audit", "export"):
         assert f"  {command} " in result.stdout
 
 

@@ -10,7 +10,7 @@ from bot.core.config import Settings
 from bot.intake.models import IntakeBlock
 from bot.localtrackers.github import LocalGitHub
 from bot.localtrackers.jira import LocalJira
-from storage.models import TrackerLink
+from storage.integrations import TrackerLink
 from tests.conftest import Rig
 from tests.slackfake import FakeSlack
 from tests.test_intake_slack import good, initiatives, open_modal, seed, submit

@@ -190,8 +190,8 @@ def test_the_app_reads_and_writes_initiatives_between_the_steps_of_an_upgrade(
         original_add(self, table, column)
         the_app_meanwhile(f"column {column.name}")
 
-    def create_index(self: online.Steps, name: str, table: str, columns: list[str]) -> None:
-        original_index(self, name, table, columns)
+    def create_index(self: online.Steps, name: str, table: str, columns: list[str], **options) -> None:
+        original_index(self, name, table, columns, **options)
         the_app_meanwhile(name)
 
     monkeypatch.setattr(online.Steps, "add_column", add_column)
@@ -207,6 +207,10 @@ def test_the_app_reads_and_writes_initiatives_between_the_steps_of_an_upgrade(
         "ix_initiative_team_id_state_created_at: Work",
         "ix_initiative_team_id_state_okr_id_done_at: Work",
         "ix_initiative_team_id_state_okr_id_due_date: Work",
+        "column seq: Work",
+        "column prev_hash: Work",
+        "column hash: Work",
+        "uq_event_team_id_seq: Work",
     ]
     assert schema_differences(database) == []
 

@@ -162,7 +162,12 @@ def test_status_card_reads_like_slack() -> None:
     assert "waiting for triage" in page.text and "<i>waiting for triage</i>" in html
     assert "*" not in page.text and "_waiting" not in page.text and ":warning:" not in page.text
     assert page.find(href="https://okr.example.com/o1")
-    assert [b[0] for b in page.buttons()] == ["status_share", "checkin_update", "dependency_add"]
+    assert [b[0] for b in page.buttons()] == [
+        "status_share",
+        "checkin_update",
+        "dependency_add",
+        "status_history",
+    ]
     assert page.find(data_block_id="status_card_actions", data_action_id="checkin_update")
     assert "Throughline APP" in page.text
 

@@ -128,7 +128,7 @@ def test_the_card_answers_where_is_this(world: Rig) -> None:
     )
     assert "<https://fake.slack.com/archives/C0TRIAGE/p1772434800000100|Intake message>" in text
     assert "<https://fake.slack.com/archives/C0GENERAL/p1772400000000100|Original message>" in text
-    assert action_ids(body) == ["status_share", "checkin_update", "dependency_add"]
+    assert action_ids(body) == ["status_share", "checkin_update", "dependency_add", "status_history"]
     update = find_action(body, "checkin_update")
     assert json.loads(update["value"]) == {"initiative": "REQ-17"}
     assert json.loads(find_action(body, "dependency_add")["value"]) == {"initiative": "REQ-17"}
@@ -147,9 +147,9 @@ def test_the_card_is_in_the_viewers_time_zone(world: Rig) -> None:
 @pytest.mark.parametrize(
     ("user", "buttons"),
     [
-        ("U0ALICE", ["status_share", "checkin_update", "dependency_add"]),  # owner
-        ("U0DAN", ["status_share", "dependency_add"]),  # requester
-        ("U0MALLORY", ["status_share"]),  # anyone else
+        ("U0ALICE", ["status_share", "checkin_update", "dependency_add", "status_history"]),  # owner
+        ("U0DAN", ["status_share", "dependency_add", "status_history"]),  # requester
+        ("U0MALLORY", ["status_share", "status_history"]),  # anyone else
     ],
 )
 def test_update_is_for_the_owner_and_add_a_dependency_for_owner_or_requester(
@@ -215,7 +215,7 @@ def test_a_declined_request_shows_why(rig: Rig) -> None:
         )
     body = ask(rig, "REQ-3", user="U0DAN")
     assert ":no_entry_sign: *Declined* by <@U0LEAD>: Not this quarter" in shown(body)
-    assert action_ids(body) == ["status_share"]
+    assert action_ids(body) == ["status_share", "status_history"]
 
 
 # -- /initiative ---------------------------------------------------------------------------------

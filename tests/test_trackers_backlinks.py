@@ -15,7 +15,8 @@ from bot.intake.models import IntakeBlock
 from bot.localtrackers.github import LocalGitHub
 from bot.localtrackers.jira import LocalJira
 from bot.trackers.service import backlinks, comments
-from storage.models import TrackerComment
+from storage.integrations import TrackerComment
+from storage.models import Initiative
 from tests.checkin_support import local, nudges, seed
 from tests.conftest import Rig, make_settings
 from tests.slackfake import FakeSlack
@@ -93,7 +94,12 @@ def test_a_health_change_comments_on_each_linked_issue_but_not_milestones(
     answer(rig, "at_risk")
     rig.tick(MONDAY)
     (comment,) = jira.comments_on("PAY-7")
-    title = "\u201cInitiative 1000\u201d"
+    with rig.db.session() as s:
+        title = (
+            "\u201c"
+            + s.scalars(sa.select(Initiative.title).where(Initiative.number == int(key[4:]))).one()
+            + "\u201d"
+        )
     where = f"Where it stands: /initiative {key} in Slack."
     assert comment == f"Throughline: {key} {title} is now at risk.\n{where}"
     assert len(github.comments_on("acme/web", 1)) == 1

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from bot.core.config import Settings
 from bot.localtrackers.github import LocalGitHub
 from bot.localtrackers.jira import LocalJira
-from storage.models import Event, TrackerLink
+from storage.integrations import TrackerLink
+from storage.models import Event
 from tests import factories as f
 from tests.conftest import START, Rig
 from tests.slackfake import FakeSlack, visible_text

@@ -17,7 +17,8 @@ from bot.localtrackers.github import LocalGitHub
 from bot.localtrackers.jira import LocalJira
 from bot.localtrackers.webhooks import Delivery, signature
 from bot.trackers.service.remote import GITHUB_RESERVE
-from storage.models import Event, TrackerLink
+from storage.integrations import TrackerLink
+from storage.models import Event
 from tests import factories as f
 from tests.conftest import START, Rig, make_settings
 from tests.slackfake import FakeSlack, visible_text

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from bot.cli import db, demo, digest, manifest, okr, outbox, serve
+from bot.cli import audit, db, demo, digest, export, manifest, okr, outbox, serve
 from bot.cli.command import friendly
 from bot.core.config import load_settings
 
@@ -53,6 +53,8 @@ cli.add_command(outbox.outbox)
 cli.add_command(okr.okr)
 cli.add_command(demo.demo)
 cli.add_command(manifest.manifest)
+cli.add_command(audit.audit)
+cli.add_command(export.export)
 
 
 def main() -> None:

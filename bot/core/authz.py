@@ -41,6 +41,7 @@ class Action(StrEnum):
     HANDLE_ESCALATION = "acknowledge, resolve or snooze this escalation"
     CHANGE_SETTINGS = "change Throughline's settings"
     MANAGE_OKRS = "add, import or archive OKRs"
+    EXPORT_DATA = "export the workspace's data"
 
 
 POLICY: dict[Action, frozenset[Role]] = {
@@ -58,6 +59,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.HANDLE_ESCALATION: frozenset({Role.INVOLVED, Role.OKR_OWNER, Role.GOVERNANCE}),
     Action.CHANGE_SETTINGS: frozenset({Role.ADMIN}),
     Action.MANAGE_OKRS: frozenset({Role.ADMIN, Role.OKR_OWNER}),
+    Action.EXPORT_DATA: frozenset({Role.ADMIN}),
 }
 
 

@@ -1,4 +1,5 @@
-"""The append-only history: every change is an event, never edited."""
+"""The append-only history: every change is an event, never edited, each chained to the one before
+it in its workspace when the transaction commits (bot/core/chain.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.core import chain
 from storage.models import Event, Initiative
 
 
@@ -32,6 +34,7 @@ def record(
         at=at,
     )
     session.add(event)
+    chain.follow(session, event)
     return event
 
 

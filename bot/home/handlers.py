@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from bot.audit import flows as audit
 from bot.core.services import Services
 from bot.home import service as home
 from bot.home import views as home_views
@@ -52,6 +53,21 @@ def register(app: App, services: Services) -> None:
         home.require_admin(body["user"]["id"], settings)  # a refusal is shown by the error handler
         ack()
         client.views_open(trigger_id=body["trigger_id"], view=home_views.settings_modal(settings))
+
+    def ask_for_export(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        with services.db.read() as session:
+            settings = services.workspace(session, context.team_id or "")
+        audit.require_exporter(body["user"]["id"], settings)  # a refusal is shown by the error handler
+        ack()
+
+    def send_export(body: dict[str, Any], context: BoltContext) -> None:
+        team_id, user_id, now = context.team_id or "", body["user"]["id"], services.clock.now()
+        with services.db.read() as session:  # the zip is built beside the writers, not in their way
+            built = audit.build_export(session, team_id, user_id, services.workspace(session, team_id), now)
+        with services.db.session() as session:
+            audit.send_export(session, team_id, user_id, built, now)
+
+    app.action(HomeAction.EXPORT_DATA)(ack=ask_for_export, lazy=[send_export])
 
     @app.view(home_views.SETTINGS_CALLBACK)
     def save_settings(

@@ -40,6 +40,7 @@ class HomeAction(StrEnum):
     NEXT_PAGE = "home_next_page"  # value: HomePages.to_value() of the page to show
     PREVIOUS_PAGE = "home_previous_page"
     EDIT_SETTINGS = "home_edit_settings"  # admins: opens the settings modal
+    EXPORT_DATA = "home_export_data"  # admins: the workspace's data, as a zip in their DM
 
 
 class HomeBlock(StrEnum):
@@ -232,7 +233,14 @@ def settings_section(settings: WorkspaceSettings) -> list[Block]:
         SectionBlock(fields=[md(f"*{LABELS[n]}*\n{_setting_text(settings, n)}") for n in rest]),
         ActionsBlock(
             block_id=HomeBlock.SETTINGS,
-            elements=[ButtonElement(text=plain("Edit settings", 75), action_id=HomeAction.EDIT_SETTINGS)],
+            elements=[
+                ButtonElement(text=plain("Edit settings", 75), action_id=HomeAction.EDIT_SETTINGS),
+                ButtonElement(text=plain("Export data", 75), action_id=HomeAction.EXPORT_DATA),
+            ],
+        ),
+        context(
+            "*Export data* sends you every initiative, check-in, dependency, escalation, OKR and "
+            "the history as CSV files in one zip, by DM."
         ),
     ]
 

@@ -259,8 +259,12 @@ class Deliverer:
 
     def _upload(self, claim: Claim, ref: tuple[str, str] | None) -> tuple[str | None, str | None]:
         payload = claim.payload
+        channel = claim.channel
+        if channel and channel[:1] in ("U", "W") and ref is None:
+            # a file is shared into a conversation, not to a user: the DM's id (im:write)
+            channel = str(self.poster.conversations_open(users=channel)["channel"]["id"])
         response = self.poster.files_upload_v2(
-            channel=claim.channel,
+            channel=channel,
             thread_ts=ref[1] if ref else None,
             content=base64.b64decode(payload["content"]),
             filename=payload["filename"],

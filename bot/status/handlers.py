@@ -11,13 +11,16 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import Block
 
+from bot.blockkit.blocks import notice_modal
 from bot.core import mrkdwn
 from bot.core.deadline import bounded
 from bot.core.services import Services
 from bot.status.models import Card, OkrNotFound, Query, QueryKind
 from bot.status.service import card as cards
+from bot.status.service import history as histories
 from bot.status.service import lists, okr
 from bot.status.views import card as card_views
+from bot.status.views import history as history_views
 from bot.status.views import replies as status_views
 
 log = logging.getLogger(__name__)
@@ -95,3 +98,36 @@ def register(app: App, services: Services) -> None:
             return
         fallback, blocks = card_views.card(card, intake_link=intake_link(client, card), shared_by=user_id)
         respond(text=fallback, blocks=blocks, response_type="in_channel", replace_original=False)
+
+    @app.action(history_views.HistoryAction.OPEN)
+    def open_history(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        ack()
+        key = card_views.initiative_of(action.get("value")) or ""
+        client.views_open(trigger_id=body["trigger_id"], view=_history_view(context, body, key, 0))
+
+    def turn_history_page(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        ack()
+        key, offset = history_views.page_of(action.get("value")) or ("", 0)
+        client.views_update(view_id=body["view"]["id"], view=_history_view(context, body, key, offset))
+
+    app.action(history_views.HistoryAction.NEWER)(turn_history_page)
+    app.action(history_views.HistoryAction.OLDER)(turn_history_page)
+
+    def _history_view(context: BoltContext, body: dict[str, Any], key: str, offset: int) -> Any:
+        team_id, user_id = context.team_id or "", body["user"]["id"]
+        with services.db.read() as session:
+            settings = services.workspace(session, team_id)
+            found = (
+                histories.history(session, team_id, key, settings, viewer_id=user_id, offset=offset)
+                if key
+                else None
+            )
+        if found is None:
+            return notice_modal(
+                "History", f":mag: {mrkdwn.escape(key or 'That initiative')} no longer exists."
+            )
+        return history_views.modal(found)

@@ -278,3 +278,25 @@ class Card:
     links: list[LinkLine] = field(default_factory=list)  # linked Jira / GitHub work (bot.trackers)
     links_total: int = 0
     can_link: bool = False  # the viewer may link work, and a tracker is set up
+
+
+# -- an initiative's history, newest first ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    kind: str  # "checkin.answered", "escalation.level2", ...
+    at: datetime
+    actor_id: str | None
+    data: dict[str, object]
+
+
+@dataclass(frozen=True)
+class History:
+    """One page of an initiative's events, newest first, for a viewer in `zone`."""
+
+    key: str
+    title: str
+    zone: ZoneInfo
+    page: Page[HistoryEntry]
+    size: int  # events a page

@@ -13,6 +13,7 @@ from bot.blockkit.blocks import context, header, md, plain, section
 from bot.blockkit.health import HEALTH_ICON, HEALTH_WORDS, STATE_WORDS
 from bot.core import mrkdwn
 from bot.status.models import Card, DependencyLine, EscalationLine
+from bot.status.views.history import HistoryAction
 from bot.status.views.replies import day, listing, okr_label, when
 from bot.trackers import views as tracker_views
 from storage.models import CheckinStatus, InitiativeState
@@ -205,6 +206,11 @@ def card(
             )
         if view.can_link:
             buttons.append(tracker_views.link_button(item.key))
+        buttons.append(
+            ButtonElement(
+                text=plain("History", 75), action_id=HistoryAction.OPEN, value=initiative_value(item.key)
+            )
+        )
         blocks.append(ActionsBlock(block_id=CardBlock.ACTIONS, elements=buttons))
 
     text = f"{item.key} {item.title}: {HEALTH_WORDS[item.health]}, {STATE_WORDS[item.state]}"

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from bot.trackers.models import Kind, Ref, Tracker
 from bot.trackers.service.comments import Outcome
 from storage.db import insert_ignore
-from storage.models import Initiative, TrackerComment, TrackerLink
+from storage.integrations import TrackerComment, TrackerLink
+from storage.models import Initiative
 
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8

@@ -15,7 +15,8 @@ from bot.core.errors import Conflict
 from bot.initiatives.service import find_initiative, initiative_subject
 from bot.trackers.models import CARD_LINK_LIMIT, Item, Kind, LinkLine, Ref, Tracker
 from storage.db import insert_ignore
-from storage.models import OPEN_STATES, Initiative, SeenRequest, TrackerLink
+from storage.integrations import TrackerLink
+from storage.models import OPEN_STATES, Initiative, SeenRequest
 
 _SHOWN = ("title", "status", "done", "missing", "assignee", "done_count", "total_count")
 _PROGRESS = ("status", "done", "missing", "done_count", "total_count")  # movement, for stalls

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.trackers.models import Kind
-from storage.models import Initiative, InitiativeState, TrackerLink
+from storage.integrations import TrackerLink
+from storage.models import Initiative, InitiativeState
 
 
 @dataclass(frozen=True)

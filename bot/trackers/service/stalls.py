@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.trackers.models import Kind, LinkedFact, Ref, Tracker
-from storage.models import TrackerLink
+from storage.integrations import TrackerLink
 
 
 def linked_facts(
