@@ -30,9 +30,9 @@ def test_restore_undoes_neutralise_for_any_text(cell: str) -> None:
 
 
 def test_okr_export_neutralises_formulas_and_imports_back_unchanged(
-    throughline: Any,
+    throughline: Any,  # noqa: F811  (the fixture imported above)
     database_url: str,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
