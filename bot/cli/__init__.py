@@ -1,5 +1,5 @@
 """The `throughline` command: the group (settings, logging) and its commands, one module per group
-of them (serve, digest, db, outbox, okr, manifest)."""
+of them (serve, digest, db, outbox, okr, manifest, simulate)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from bot.cli import db, demo, digest, manifest, okr, outbox, serve
+from bot.cli import db, demo, digest, manifest, okr, outbox, serve, simulate
 from bot.cli.command import friendly
 from bot.core.config import load_settings
 
@@ -53,6 +53,7 @@ cli.add_command(outbox.outbox)
 cli.add_command(okr.okr)
 cli.add_command(demo.demo)
 cli.add_command(manifest.manifest)
+cli.add_command(simulate.simulate)
 
 
 def main() -> None:
