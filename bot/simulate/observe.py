@@ -36,6 +36,16 @@ def kind_of(key: str) -> str:
     return "notice"
 
 
+def notice_topic(key: str) -> str:
+    """What a notice was about, from its key: `health`, `dependency added`, ..."""
+    parts = key.split(":")
+    if parts[0] == "dependency" and len(parts) > 2:
+        return f"dependency {parts[2]}"
+    if parts[0] in ("checkin", "initiative") and len(parts) > 2:
+        return f"{parts[0]} {parts[2]}"
+    return parts[0]
+
+
 @dataclass
 class Stall:
     escalation_id: int
@@ -55,6 +65,7 @@ class Observed:
     settings: WorkspaceSettings
     dms: list[tuple[str, datetime, str]] = field(default_factory=list)  # (user, at, kind)
     channel_posts: Counter[str] = field(default_factory=Counter)
+    notice_topics: Counter[str] = field(default_factory=Counter)
     stalls: dict[int, Stall] = field(default_factory=dict)
     checkins: Counter[str] = field(default_factory=Counter)
     escalations: Counter[str] = field(default_factory=Counter)
@@ -67,6 +78,8 @@ class Observed:
         kind = kind_of(key)
         if channel.startswith("D"):
             self.dms.append(("U" + channel[1:], now, kind))
+            if kind == "notice":
+                self.notice_topics[notice_topic(key)] += 1
         else:
             self.channel_posts[channel] += 1
         level = _LEVEL.match(key)
@@ -115,9 +128,9 @@ class Observed:
                 )
                 cause_at = _aware(missed) if missed else opened
                 due = from_on(cause_at)
-            # a dependency named after its provider was already in trouble stalls when it is named
+            # a dependency named once its provider is already in trouble stalls at the next tick
             created = _aware(dependency.created_at)
-            cause_at, due = max(cause_at, created), max(due, created)
+            cause_at, due = max(cause_at, created), max(due, from_on(created))
             if best is None or due < best[0]:
                 best = (due, found.cause.value, cause_at)
         due1, cause, cause_at = best or (opened, "unknown", opened)

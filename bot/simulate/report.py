@@ -105,6 +105,7 @@ def figures(
         "checkins": dict(sorted(observed.checkins.items())),
         "escalations": dict(sorted(observed.escalations.items())),
         "channel_posts": dict(sorted(observed.channel_posts.items())),
+        "notices_by_topic": dict(sorted(observed.notice_topics.items())),
         "refused_actions": observed.refused,
         "ticks": observed.ticks,
         "steps": observed.steps,
@@ -129,6 +130,7 @@ def text(data: dict[str, Any], *, stall_lines: int = 15) -> str:
     lines += [
         f"  person-weeks with more than 3: {data['share_person_weeks_over_3']:.1%}; "
         f"people with such a week: {data['share_people_with_a_week_over_3']:.1%}",
+        "  notices: " + (", ".join(f"{k} {v}" for k, v in data["notices_by_topic"].items()) or "none"),
         "",
         f"Ladder: a stall after {ladder['stall_blocked_days']} business days blocked; level 2 "
         f"{ladder['escalate_level2_days']} and level 3 {ladder['escalate_level3_days']} business days "

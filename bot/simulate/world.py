@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from bot.app.runtime import Runtime
 from bot.core.calendar import zone
@@ -77,7 +78,9 @@ def make_settings(
         "database_url": database_url,
         "triage_channel": made.TRIAGE,
         "governance_channel": made.GOVERNANCE,
-        "digest_channel": made.DIGEST,
+        # no leadership digest: one channel post a week, no DM, and drawing its chart is most of a
+        # simulated week's work
+        "digest_channel": None,
         "triage_leads": [company.triage_lead],
         "admins": [company.admin],
         "governance_members": list(company.governance),
@@ -129,6 +132,7 @@ class World:
             self.runtime.prepare_database(migrate_now=True)
             with self.runtime.db.session() as session:
                 made.seed(session, self.company, self.start, _quarter(self.start))
+                self.prepare(session)
             self.door = Door(self.runtime.app, self.slack, SIGNING_SECRET)
             self._plan()
             due = DueTimes(self.workspace)
@@ -163,6 +167,9 @@ class World:
             self.slack.stop()
             shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def prepare(self, session: Session) -> None:
+        """Rows a scenario adds after the company's, before the first tick; none by default."""
+
     def at(self, when: datetime, act: Callable[[], None]) -> None:
         heapq.heappush(self.events, (when, next(self._seq), act))
 
@@ -190,9 +197,7 @@ class World:
     # -- what arrives ----------------------------------------------------------------------------
 
     def _settle(self) -> None:
-        for _ in range(50):
-            if self.runtime.deliverer.drain().handled == 0:
-                break
+        self.runtime.deliverer.drain()  # until a round claims nothing new
         now = self.clock.now()
         fresh: list[Message] = []
         for channel in sorted(self.slack.messages):
