@@ -152,9 +152,9 @@ class World:
                         with self.runtime.db.read() as session:
                             next_tick = min(next_tick, due.next_after(session, at, after_action=True))
                 if at == next_tick:
-                    self.runtime.tick(at)
+                    self.runtime.tick(at)  # it drains the outbox itself
                     self.ticks += 1
-                    self._settle()
+                    self._settle(drain=False)
                     with self.runtime.db.read() as session:
                         next_tick = due.next_after(session, at)
             self.clock.set(self.end)
@@ -196,8 +196,9 @@ class World:
 
     # -- what arrives ----------------------------------------------------------------------------
 
-    def _settle(self) -> None:
-        self.runtime.deliverer.drain()  # until a round claims nothing new
+    def _settle(self, *, drain: bool = True) -> None:
+        if drain:
+            self.runtime.deliverer.drain()  # until a round claims nothing new
         now = self.clock.now()
         fresh: list[Message] = []
         for channel in sorted(self.slack.messages):
