@@ -54,6 +54,7 @@ class Stall:
     cause: str
     cause_at: datetime
     expected: dict[int, datetime]  # level -> when the ladder's business days say
+    named_at: datetime  # when the dependency was recorded (after the cause, for some)
     reached: dict[int, datetime] = field(default_factory=dict)
     resolved: str = ""  # "by hand", "by itself" or "" (still open)
 
@@ -129,8 +130,7 @@ class Observed:
                 cause_at = _aware(missed) if missed else opened
                 due = from_on(cause_at)
             # a dependency named once its provider is already in trouble stalls at the next tick
-            created = _aware(dependency.created_at)
-            cause_at, due = max(cause_at, created), max(due, from_on(created))
+            due = max(due, from_on(_aware(dependency.created_at)))
             if best is None or due < best[0]:
                 best = (due, found.cause.value, cause_at)
         due1, cause, cause_at = best or (opened, "unknown", opened)
@@ -146,6 +146,7 @@ class Observed:
             cause,
             cause_at,
             expected,
+            _aware(dependency.created_at),
         )
 
     def finish(self, session: Session, end: datetime) -> None:

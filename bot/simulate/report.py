@@ -76,6 +76,7 @@ def figures(
                 "provider": stall.provider,
                 "cause": stall.cause,
                 "cause_at": _at(stall.cause_at),
+                "named_at": _at(stall.named_at),
                 "levels": levels,
                 "resolved": stall.resolved or "open",
             }
@@ -150,10 +151,10 @@ def text(data: dict[str, Any], *, stall_lines: int = 15) -> str:
                 parts.append(
                     f"L{level} +{entry['hours_from_cause']:.0f}h (late {entry['late_minutes']:.0f}m)"
                 )
+        named = f" (named {stall['named_at']})" if stall["named_at"] > stall["cause_at"] else ""
         lines.append(
-            f"  {stall['waiter']} waits on {stall['provider']}: {stall['cause']} since {stall['cause_at']}; "
-            + (", ".join(parts) or "no level yet")
-            + f"; {stall['resolved']}"
+            f"  {stall['waiter']} waits on {stall['provider']}{named}: {stall['cause']} since "
+            f"{stall['cause_at']}; " + (", ".join(parts) or "no level yet") + f"; {stall['resolved']}"
         )
     if len(data["stalls"]) > stall_lines:
         lines.append(f"  … and {len(data['stalls']) - stall_lines} more (--json has them all)")
