@@ -4,6 +4,7 @@ noise stays within 2 bot DMs per person per week outside escalations; bad input 
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
 from bot.cli import cli
+from bot.simulate import company as made
 from bot.simulate.report import figures
 from bot.simulate.world import Options, World
 from storage.models import Dependency, DependencyState, Health, Initiative
@@ -33,8 +35,9 @@ def test_the_same_seed_gives_the_same_report() -> None:
     second = run(World(Options(weeks=3, people=8, initiatives=24, seed=7)))
     assert first == second
     assert first["checkins"].get("answered", 0) > 10  # people did answer: the run did something
-    other = run(World(Options(weeks=3, people=8, initiatives=24, seed=8)))
-    assert other != first
+    # and the seed is what decides: another one makes another company and other people
+    seeded = [made.make(random.Random(seed), 8, 24) for seed in (7, 7, 8)]
+    assert seeded[0] == seeded[1] != seeded[2]
 
 
 # Tuesday 31 March 2026, 10:00 in Berlin: REQ-2 turns blocked, REQ-1 waits on it
@@ -91,7 +94,7 @@ def test_a_stall_reaches_each_level_at_exactly_its_business_days() -> None:
 
 def test_the_noise_stays_within_two_dms_a_week_with_the_defaults() -> None:
     # a smaller company with the default run's shape: four initiatives a person, five zones
-    data = run(World(Options(weeks=4, people=20, initiatives=80, seed=1)))
+    data = run(World(Options(weeks=4, people=16, initiatives=64, seed=1)))
     outside = data["dms_per_person_week"]["outside_escalations"]
     assert 0.5 < outside["mean"] <= 2.0, outside
     # and every stall reached every level within the minute a real tick would have seen it

@@ -30,12 +30,13 @@ from bot.core.clock import FixedClock
 from bot.core.config import Settings, WorkspaceSettings
 from bot.localslack.records import Message
 from bot.localslack.server import LocalSlack
+from bot.outbox.enqueue import POST
 from bot.simulate import company as made
 from bot.simulate.behaviour import ACKNOWLEDGE_CHANCE, RESOLVE_CHANCE, Behaviour
 from bot.simulate.door import Door, DoorError, buttons
 from bot.simulate.due import DueTimes
 from bot.simulate.observe import Observed, kind_of
-from storage.models import Checkin, CheckinStatus, Health, Initiative, InitiativeState
+from storage.models import Checkin, CheckinStatus, Health, Initiative, InitiativeState, Outbox, OutboxState
 
 # A Monday: the quarter crosses Easter, May Day, Ascension and Whit Monday in Berlin
 START = datetime(2026, 3, 30, 4, 0, tzinfo=UTC)
@@ -197,7 +198,10 @@ class World:
     # -- what arrives ----------------------------------------------------------------------------
 
     def _settle(self, *, drain: bool = True) -> None:
-        if drain:
+        """Deliver what a person's action enqueued and look at what arrived. Only a new post needs
+        delivering at once (it is counted, and people react to it); edits of messages already sent
+        (a check-in answered) notify nobody and go out with the next delivery, in order."""
+        if drain and self._posts_waiting():
             self.runtime.deliverer.drain()  # until a round claims nothing new
         now = self.clock.now()
         fresh: list[Message] = []
@@ -215,6 +219,17 @@ class World:
         if self.observed.has_new_levels:
             with self.runtime.db.read() as session:
                 self.observed.read_levels(session)
+
+    def _posts_waiting(self) -> bool:
+        with self.runtime.db.read() as session:
+            return (
+                session.scalar(
+                    sa.select(Outbox.id)
+                    .where(Outbox.state == OutboxState.PENDING, Outbox.method == POST)
+                    .limit(1)
+                )
+                is not None
+            )
 
     def _react(self, message: Message, key: str, now: datetime) -> None:
         kind = kind_of(key)
