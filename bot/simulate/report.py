@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.simulate.observe import KINDS, Observed
@@ -30,7 +30,7 @@ def _hours(delta: timedelta) -> float:
 
 
 def _at(at: datetime) -> str:
-    return at.strftime("%Y-%m-%dT%H:%MZ")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
 def figures(
