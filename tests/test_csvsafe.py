@@ -30,7 +30,7 @@ def test_restore_undoes_neutralise_for_any_text(cell: str) -> None:
 
 
 def test_okr_export_neutralises_formulas_and_imports_back_unchanged(
-    throughline: Any,  # noqa: F811 (the fixture imported above)
+    throughline: Any,  # noqa: F811  (the fixture imported above)
     database_url: str,
     tmp_path: Path,
 ) -> None:

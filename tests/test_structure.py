@@ -12,7 +12,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import check_sizes  # noqa: E402
 
-PLATFORM = {"app", "cli", "slack", "blockkit", "outbox", "core", "localslack", "localtrackers", "playground"}
+PLATFORM = {
+    *("app", "cli", "slack", "blockkit", "outbox", "core", "localslack", "localtrackers", "playground"),
+    "simulate",
+}
 
 
 def test_a_product_file_over_500_lines_is_named(tmp_path: Path) -> None:

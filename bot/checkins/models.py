@@ -41,6 +41,12 @@ def prompt_key(owner_id: str, slot_at: datetime) -> str:
     return f"checkin:{owner_id}:{instant(slot_at)}"
 
 
+def health_notice_key(user_id: str, day: date) -> str:
+    """The outbox key of the day's DM telling `user_id` what turned at risk or blocked (`day` in
+    their zone): later changes that day edit it (`outbox.enqueue_folded`)."""
+    return f"health:{user_id}:{day.isoformat()}"
+
+
 def reminder_key(checkin_id: int) -> str:
     """The outbox key of the reminder about a slot (named after its first check-in reminded)."""
     return f"checkin:{checkin_id}:reminder"

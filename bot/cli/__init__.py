@@ -1,5 +1,5 @@
 """The `throughline` command: the group (settings, logging) and its commands, one module per group
-of them (serve, digest, db, outbox, okr, manifest)."""
+of them (serve, digest, db, outbox, okr, manifest, simulate)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from bot.cli import audit, db, demo, digest, export, manifest, okr, outbox, serve
+from bot.cli import audit, db, demo, digest, export, manifest, okr, outbox, serve, simulate
 from bot.cli.command import friendly
 from bot.core.config import load_settings
 
@@ -55,6 +55,7 @@ cli.add_command(demo.demo)
 cli.add_command(manifest.manifest)
 cli.add_command(audit.audit)
 cli.add_command(export.export)
+cli.add_command(simulate.simulate)
 
 
 def main() -> None:

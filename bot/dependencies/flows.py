@@ -52,7 +52,7 @@ def add(
         today=today,
     )
     if created:
-        _tell_both_sides(session, dependency, waiter, provider, settings, now)
+        _tell_both_sides(session, dependency, waiter, provider, settings, now, actor_id)
     return dependency
 
 
@@ -63,13 +63,15 @@ def _tell_both_sides(
     provider: Initiative | None,
     settings: WorkspaceSettings,
     now: datetime,
+    actor_id: str,
 ) -> None:
+    """A DM to each side, except the person who recorded it: they just saw it in the modal."""
     waiter_id = waiter.owner_id or waiter.requester_id
     provider_ids = {p for p in (provider.owner_id if provider else None, dependency.provider_contact_id) if p}
     if provider is None and not provider_ids and dependency.provider_team in settings.teams:
         provider_ids.add(settings.teams[dependency.provider_team or ""])
     text = views.added_text(dependency, waiter, provider)
-    for user_id in {waiter_id, *provider_ids}:
+    for user_id in sorted({waiter_id, *provider_ids} - {actor_id}):
         outbox.enqueue(
             session,
             team_id=waiter.team_id,

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from slack_sdk.models.blocks import Block
 from sqlalchemy.orm import Session
 
@@ -89,6 +90,40 @@ def enqueue_update(
     """Store an edit (chat.update) of the message sent under key `of`; sent after it, in order."""
     payload = {"text": text, "blocks": _blocks(blocks)}
     return _add(session, team_id, key, UPDATE, None, of, payload, now)
+
+
+def enqueue_folded(
+    session: Session,
+    *,
+    team_id: str,
+    key: str,
+    part_key: str,
+    channel: str,
+    text: str,
+    now: datetime,
+    separator: str = "\n\n",
+) -> bool:
+    """One message under `key` that grows instead of a message each time: the first call posts
+    `text`; each later one edits that post in place (no new notification) to its text so far
+    plus `text`. `part_key` names this part (`<key>:<part_key>` is the edit's key, so a retried
+    call is a no-op). Returns False if this part was enqueued before."""
+    if not enqueue(session, team_id=team_id, key=key, channel=channel, text=text, now=now):
+        edit_key = f"{key}:{part_key}"
+        if session.scalar(sa.select(Outbox.id).where(Outbox.team_id == team_id, Outbox.key == edit_key)):
+            return False
+        latest = session.scalar(
+            sa.select(Outbox.payload)
+            .where(Outbox.team_id == team_id, sa.or_(Outbox.key == key, Outbox.ref_key == key))
+            .order_by(Outbox.id.desc())
+            .limit(1)
+        )
+        so_far = str((latest or {}).get("text") or "")
+        if so_far and text in so_far.split(separator):
+            return False  # a retry of a part the post already holds
+        return enqueue_update(
+            session, team_id=team_id, key=edit_key, of=key, text=f"{so_far}{separator}{text}", now=now
+        )
+    return True
 
 
 def enqueue_upload(

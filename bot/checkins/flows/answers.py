@@ -5,7 +5,7 @@ The initiative follows the latest answer (health, `health_since` when it changes
 forecast, `last_checkin_at`, `consecutive_misses = 0`, done), and so does the KR's metric. A check-in
 slot becomes ANSWERED once: a stale quick button changes nothing and says who answered it.
 When health turns at risk or blocked, the requester and the owners of initiatives waiting on this
-one are told.
+one are told: one DM per person and day, the day's later changes added to it in place.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from bot import outbox
 from bot.blockkit.health import HEALTH_ICON, HEALTH_WORDS
 from bot.checkins.flows.lifecycle import close_initiative
 from bot.checkins.flows.messages import refresh_messages
-from bot.checkins.models import DEPENDENCY_FIELDS, Answered, Choice, UpdateInput
+from bot.checkins.models import DEPENDENCY_FIELDS, Answered, Choice, UpdateInput, health_notice_key
 from bot.checkins.service.answers import (
     check_update,
     checkin_for,
@@ -317,7 +317,8 @@ def _tell_about_health(
     now: datetime,
 ) -> tuple[str, ...]:
     """Tell the requester and the owners of initiatives waiting on this one that it turned at risk
-    or blocked (once per update and person, through the outbox)."""
+    or blocked (once per update and person, through the outbox), folded into one DM per person
+    and day in their zone: the first change of the day is a new DM, later ones edit it."""
     actor_id = update.author_id
     reasons: dict[str, str] = {}
     if initiative.requester_id and initiative.requester_id != actor_id:
@@ -354,10 +355,14 @@ def _tell_about_health(
     if update.next_milestone:
         text += f"\nNext milestone: {mrkdwn.date_text(update.next_milestone)}"
     for user_id, why in sorted(reasons.items()):
-        outbox.enqueue(
+        # one DM a person a day: the day's later changes join it as an edit, which does not notify
+        outbox.enqueue_folded(
             session,
             team_id=initiative.team_id,
-            key=f"checkin:{update.id}:health:{user_id}",
+            key=health_notice_key(
+                user_id, now.astimezone(zone_of_user(session, initiative.team_id, user_id, settings)).date()
+            ),
+            part_key=f"update:{update.id}",
             channel=user_id,
             text=f"{text}\n_{why}_",
             now=now,
