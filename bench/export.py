@@ -108,8 +108,9 @@ def _chain(database: Database, batch: int = 20_000) -> None:
 
 
 def measure(url: str, *args: str) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MiB, stdout) of `throughline ARGS` in a process of its own (its own
-    peak, from wait4: not the bench's, not another child's)."""
+    """(seconds, peak RSS in MiB, stdout) of `throughline ARGS` in a process of its own. The peak
+    is the process's own high-water mark after exec (VmHWM, read until it exits): getrusage's
+    ru_maxrss would count the bench's own memory, which the child had between fork and exec."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("THROUGHLINE_", "SLACK_"))}
     env["DATABASE_URL"] = url
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -117,14 +118,28 @@ def measure(url: str, *args: str) -> tuple[float, float, str]:
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, stdout=out, stderr=err
         )
-        _, status, usage = os.wait4(process.pid, 0)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, _high_water(process.pid))
+            time.sleep(0.05)
         elapsed = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         if process.returncode:
             raise RuntimeError(f"throughline {' '.join(args)} failed: {err.read().decode()[-500:]}")
-        return elapsed, usage.ru_maxrss / 1024, out.read().decode()
+        return elapsed, peak / 1024, out.read().decode()
+
+
+def _high_water(pid: int) -> int:
+    """The process's peak resident memory so far, in KiB (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def run(table: Table, kind: str, *, quick: bool = False) -> None:
