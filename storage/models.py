@@ -11,6 +11,8 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import CleanString, CleanText, JSONType, UTCDateTime, json_default, str_enum
@@ -88,6 +90,9 @@ class Workspace(Base):
     settings: Mapped[dict[str, Any]] = mapped_column(default=json_default)
     next_request_number: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]
+    # the app was uninstalled (or its tokens revoked): nothing is sent to it; its data is purged
+    # after the retention window unless it is installed again first (bot/core/uninstall.py)
+    uninstalled_at: Mapped[datetime | None]
 
 
 class Person(Base):
@@ -449,3 +454,13 @@ class TrackerLink(Base):
     next_check_at: Mapped[datetime]
     linked_by: Mapped[str] = mapped_column(UserId)
     created_at: Mapped[datetime]
+
+
+# slack_sdk's OAuth stores (bot/core/installs.py) keep installations, bots and OAuth states in
+# these tables: slack_sdk builds them, on our metadata, so our migrations create and upgrade them
+# and the models == migrations test covers them
+SLACK_INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(
+    Base.metadata, "slack_installations"
+)
+SLACK_BOTS = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
+SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, "slack_oauth_states")
