@@ -208,6 +208,7 @@ def test_the_app_reads_and_writes_initiatives_between_the_steps_of_an_upgrade(
         "ix_initiative_team_id_state_okr_id_done_at: Work",
         "ix_initiative_team_id_state_okr_id_due_date: Work",
         "column uninstalled_at: Work",
+        "column enterprise_id: Work",
     ]
     assert schema_differences(database) == []
 

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from bot.cli import db, demo, digest, manifest, okr, outbox, serve
+from bot.cli import db, demo, digest, manifest, okr, outbox, serve, workspace
 from bot.cli.command import friendly
 from bot.core.config import load_settings
 
@@ -53,6 +53,7 @@ cli.add_command(outbox.outbox)
 cli.add_command(okr.okr)
 cli.add_command(demo.demo)
 cli.add_command(manifest.manifest)
+cli.add_command(workspace.workspace)
 
 
 def main() -> None:

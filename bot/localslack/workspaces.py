@@ -69,6 +69,7 @@ class OAuthApp:
     client_secret: str = CLIENT_SECRET
     rotation: bool = False  # token rotation on: tokens expire and come with a refresh token
     expires_in: int = 43200  # Slack's rotated tokens last 12 hours
+    redirect_uri: str | None = None  # the app's configured Redirect URL (used when a request names none)
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     refresh_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -215,7 +216,7 @@ class Workspaces:
         The local Slack has no workspace picker: `team=T…` says which workspace the user installs
         into (the first one by default), `enterprise=E…` makes it an org-wide install."""
         params = {k: v[-1] for k, v in parse_qs(query).items()}
-        redirect = params.get("redirect_uri") or ""
+        redirect = params.get("redirect_uri") or self.oauth.redirect_uri or ""
         if params.get("client_id") != self.oauth.client_id or not redirect:
             raise ValueError("invalid_client_id" if redirect else "bad_redirect_uri")
         state = params.get("state", "")
@@ -252,6 +253,7 @@ class Workspaces:
         if given is None:
             return {"ok": False, "error": "invalid_code"}
         if args.get("redirect_uri") and args["redirect_uri"] != given["redirect_uri"]:
+            # Slack: the redirect_uri of the exchange must match the authorize request's
             return {"ok": False, "error": "bad_redirect_uri"}
         return self._issue(given)
 

@@ -1,4 +1,4 @@
-"""slack installations, bots and OAuth states (slack_sdk's stores); workspace.uninstalled_at
+"""slack installations, bots and OAuth states (slack_sdk's stores); workspace.uninstalled_at, enterprise_id
 
 Revision ID: d7a1e5b3c902
 Revises: c41f2e7d9a10
@@ -99,10 +99,14 @@ def upgrade() -> None:
         steps.add_column(
             "workspace", sa.Column("uninstalled_at", storage.types.UTCDateTime(timezone=True), nullable=True)
         )
+        steps.add_column(
+            "workspace", sa.Column("enterprise_id", storage.types.CleanString(length=32), nullable=True)
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("workspace") as batch_op:
+        batch_op.drop_column("enterprise_id")
         batch_op.drop_column("uninstalled_at")
     op.drop_table("slack_oauth_states")
     op.drop_index("slack_installations_idx", table_name="slack_installations")
