@@ -138,3 +138,19 @@ def test_a_rotated_token_is_refreshed_before_it_expires_and_no_call_fails(
         assert not [c for c in fake.calls if not c.ok]
     finally:
         rig.close()
+
+
+def test_a_single_token_sends_only_its_own_workspaces_messages(rig: Rig, fake: FakeSlack, clock) -> None:
+    """Two single-token deployments sharing a database: each sends its own workspace's rows, and
+    leaves the other's for the other (before, one token sent every workspace's rows)."""
+    fake.add_workspace("T0ELSE", "Elsewhere", token="xoxb-elsewhere")
+    fake.add_user("U9ZOE", "zoe", team="T0ELSE")
+    with rig.db.session() as s:
+        enqueue(s, team_id="T0FAKE", key="ours", channel="U0ALICE", text="ours", now=clock.now())
+        enqueue(s, team_id="T0ELSE", key="theirs", channel="U9ZOE", text="theirs", now=clock.now())
+    rig.settle()
+    assert texts(fake, "U0ALICE") == ["ours"] and texts(fake, "U9ZOE") == []
+    with rig.db.session() as s:
+        theirs = s.scalar(sa.select(Outbox).where(Outbox.key == "theirs"))
+        assert theirs.state == OutboxState.PENDING and theirs.attempts == 0  # never claimed here
+    assert fake.crossed == []

@@ -83,6 +83,8 @@ class Installs:
     def serves(self) -> frozenset[str] | None:
         """The workspaces whose messages this process may send (None: any it has a token for).
         A single token serves its own workspace only; until Slack has said which (auth.test), none."""
+        if self.token is None:
+            return frozenset()  # no token: messages stay queued
         auth = self._whoami()
         return frozenset({auth["team_id"]}) if auth and auth.get("team_id") else frozenset()
 
