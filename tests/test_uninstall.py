@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.outbox.enqueue import enqueue
-from storage.models import Base, Outbox, OutboxState
+from storage.models import Base, Checkin, Escalation, Outbox, OutboxState
 from tests.conftest import START, Rig
 from tests.oauth_rig import add_workspace, calls_of, install, seed_work, workspace_row
 from tests.slackfake import FakeSlack
@@ -109,14 +109,24 @@ def test_a_reinstall_within_the_window_picks_up_where_it_left_off(
     oauth_rig.tick(START + timedelta(hours=1))
     assert calls_of(fake, NORTH) == []
 
-    page = install(oauth_rig, NORTH)  # ten days later, inside the window
-    oauth_rig.clock.set(START + timedelta(days=10))
-    oauth_rig.settle()
+    with oauth_rig.db.session() as s:  # while it was away, nothing was asked nor counted missed
+        assert s.scalar(sa.select(sa.func.count()).select_from(Checkin).where(Checkin.team_id == NORTH)) == 0
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(Escalation).where(Escalation.team_id == NORTH))
+            == 0
+        )
 
+    oauth_rig.clock.set(START + timedelta(days=10))
+    page = install(oauth_rig, NORTH)  # ten days later, inside the window
+    oauth_rig.settle()
     assert "Throughline is installed" in page.html
     assert workspace_row(oauth_rig, NORTH).uninstalled_at is None
+    assert [m.visible for m in fake.dms(north["owner"])] == ["late news"]  # what waited is sent
+
+    oauth_rig.tick(START + timedelta(days=10, hours=1))  # and its work is picked up where it was
     got = [m.visible for m in fake.dms(north["owner"])]
-    assert "late news" in got and any("North active work" in t for t in got)
+    assert any("North active work" in t for t in got)
+    assert any("A dependency has stalled" in t for t in got)
     assert all(c.ok for c in calls_of(fake, NORTH))
     oauth_rig.tick(START + timedelta(days=31))
     assert "initiative" in rows_of(oauth_rig, NORTH)  # not purged: it came back
