@@ -151,3 +151,36 @@ def test_workspace_list_and_purge_for_operators(oauth_rig: Rig, fake: FakeSlack,
     assert rows_of(oauth_rig, NORTH) == {} and rows_of(oauth_rig, SOUTH)
     again = CliRunner().invoke(cli, ["workspace", "purge", NORTH, "--yes"], env=env, obj={})
     assert again.exit_code == 1 and "nothing to delete" in again.output
+
+
+def test_an_org_admin_taking_the_app_away_from_one_workspace_stops_only_that_one(
+    oauth_rig: Rig, fake: FakeSlack
+) -> None:
+    east = add_workspace(fake, "T0EAST", "3", enterprise="E0ORG")
+    west = add_workspace(fake, "T0WEST", "4", enterprise="E0ORG")
+    install(oauth_rig, enterprise="E0ORG")
+    org = oauth_rig.slack.as_team("T0EAST", "E0ORG")
+    org.event({"type": "team_access_granted", "team_ids": ["T0EAST", "T0WEST"]})
+    seed_work(oauth_rig, "T0EAST", east, "East")
+    seed_work(oauth_rig, "T0WEST", west, "West")
+
+    fake.revoke_team_access("E0ORG", "T0WEST")
+    assert org.event({"type": "team_access_revoked", "team_ids": ["T0WEST"]}).status == 200
+    oauth_rig.tick(START + timedelta(hours=1))
+
+    assert any("East active work" in m.visible for m in fake.dms(east["owner"]))
+    assert fake.dms(west["owner"]) == [] and fake.posts(west["digest"]) == []
+    assert workspace_row(oauth_rig, "T0WEST").uninstalled_at == START
+    assert fake.crossed == [] and not fake.calls_to("chat.postMessage", ok=False)
+    # granted again: it picks up where it was
+    fake.grant_team_access("E0ORG", "T0WEST")
+    org.event({"type": "team_access_granted", "team_ids": ["T0WEST"]})
+    oauth_rig.tick(START + timedelta(hours=2))
+    assert any("West active work" in m.visible for m in fake.dms(west["owner"]))
+
+
+def test_with_one_bot_token_an_uninstall_is_answered_and_logged(rig: Rig, caplog) -> None:
+    with caplog.at_level("WARNING", logger="bot.slack.installs"):
+        reply = rig.slack.event({"type": "app_uninstalled"})
+    assert reply.status == 200
+    assert "T0FAKE: app_uninstalled; SLACK_BOT_TOKEN no longer works there" in caplog.text

@@ -133,6 +133,10 @@ class Workspaces:
         """An org admin takes an org-wide app away from one workspace of the org."""
         self.access_revoked.add((enterprise_id, team_id))
 
+    def grant_team_access(self, enterprise_id: str, team_id: str) -> None:
+        """An org admin adds the org-wide app to a workspace of the org (again)."""
+        self.access_revoked.discard((enterprise_id, team_id))
+
     # -- the token check ---------------------------------------------------------------------------
 
     def _grant_for(self, token: str | None) -> tuple[Grant | None, str | None]:

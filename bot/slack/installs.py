@@ -30,7 +30,16 @@ def _who(body: dict[str, Any]) -> tuple[str | None, str | None, bool]:
 def register(app: App, services: Services) -> None:
     installs = services.installs
     if not isinstance(installs, OAuthInstalls):
-        return  # one bot token: its workspace is installed by hand, with no install flow to resume it
+        # one bot token: its workspace is installed by hand, and there is no install flow to resume
+        # it; the events are answered (not retried by Slack) and said in the log
+        @app.event("app_uninstalled")
+        @app.event("tokens_revoked")
+        def token_gone(body: dict[str, Any]) -> None:
+            log.warning(
+                "%s: %s; SLACK_BOT_TOKEN no longer works there", body.get("team_id"), body["event"]["type"]
+            )
+
+        return
 
     def gone(body: dict[str, Any], *, teams: list[str] | None = None, forget: bool = True) -> None:
         team, enterprise, _ = _who(body)
