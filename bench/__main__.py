@@ -1,4 +1,5 @@
-"""python -m bench [latency|reads|scheduler|fanout|migration|trackers|soak ...] [--sqlite-only] [--quick]
+"""python -m bench [latency|reads|scheduler|fanout|migration|trackers|tokens|soak ...] [--quick]
+[--sqlite-only]
 
 Runs each benchmark on SQLite and, when BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a
 PostgreSQL database to create scratch databases next to, on PostgreSQL too. Every figure is a ratio
@@ -11,7 +12,7 @@ import logging
 import sys
 import time
 
-from bench import fanout, latency, migration, reads, scheduler, soak, trackers
+from bench import fanout, latency, migration, reads, scheduler, soak, tokens, trackers
 from bench.harness import HEADER, Table, postgres_url
 
 BENCHES = {
@@ -21,6 +22,7 @@ BENCHES = {
     "fanout": fanout.run,
     "migration": migration.run,
     "trackers": trackers.run,
+    "tokens": tokens.run,
     "soak": soak.run,
 }
 

@@ -171,7 +171,14 @@ class OAuthInstalls(Installs):
             .order_by(c.installed_at.desc(), c.id.desc())
             .limit(1)
         )
-        row = session.execute(latest.where(c.team_id == team_id)).first() if team_id else None
+        row = None
+        if team_id:
+            # by (client_id, enterprise_id, team_id): slack_bots_idx; `== None` is IS NULL
+            row = session.execute(
+                latest.where(c.enterprise_id == enterprise_id, c.team_id == team_id)
+            ).first()
+            if row is None:  # a workspace of an org we have not learnt yet
+                row = session.execute(latest.where(c.team_id == team_id)).first()
         if row is None and enterprise_id:  # an org-wide install serves the org's workspaces
             row = session.execute(
                 latest.where(c.enterprise_id == enterprise_id, c.team_id.is_(None), c.is_enterprise_install)
