@@ -80,3 +80,34 @@ def test_a_client_id_without_its_secret_stops_the_start_in_one_line(monkeypatch)
     except ConfigError as exc:
         message = str(exc)
     assert "\n" not in message and message.startswith("SLACK_CLIENT_SECRET is not set but SLACK_CLIENT_ID is")
+
+
+def test_socket_mode_with_oauth_is_one_line_naming_serve(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    env = {
+        "SLACK_CLIENT_ID": "1111.2222",
+        "SLACK_CLIENT_SECRET": "secret",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "THROUGHLINE_CONFIG": None,
+    }
+    result = CliRunner().invoke(cli, ["run"], env=env, obj={})
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "throughline: error: SLACK_CLIENT_ID is set: OAuth install for many workspaces runs in HTTP mode; "
+        "use `throughline serve`"
+    ]
+
+
+def test_serve_with_a_client_id_and_no_secret_stops_in_one_line(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    env = {"SLACK_CLIENT_ID": "1111.2222", "SLACK_SIGNING_SECRET": "s", "THROUGHLINE_CONFIG": None}
+    result = CliRunner().invoke(cli, ["serve"], env=env, obj={})
+    assert result.exit_code != 0
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("throughline: error: SLACK_CLIENT_SECRET is not set but SLACK_CLIENT_ID is")
