@@ -41,6 +41,7 @@ from pydantic_settings import (
 
 from bot.core import urlpattern
 from bot.core.calendar import Cadence, WorkCalendar, check_holidays, check_zone
+from bot.core.distribution import DistributionSettings
 from bot.core.integrations import TrackerSettings
 
 ENV_PREFIX = "THROUGHLINE_"
@@ -198,11 +199,11 @@ class WorkspaceSettings(BaseModel):
 _config_file: ContextVar[Path | None] = ContextVar("throughline_config_file", default=None)
 
 
-class Settings(WorkspaceSettings, TrackerSettings, BaseSettings):
+class Settings(WorkspaceSettings, TrackerSettings, DistributionSettings, BaseSettings):
     """The process's settings. Slack and database variables have their usual names; the rest are
     THROUGHLINE_<NAME>. A TOML file (THROUGHLINE_CONFIG, or ./throughline.toml) can hold any of
     them by field name; the environment wins over the file. The trackers' settings are in
-    bot.core.integrations."""
+    bot.core.integrations, the OAuth install's in bot.core.distribution."""
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -219,27 +220,6 @@ class Settings(WorkspaceSettings, TrackerSettings, BaseSettings):
     )
     slack_signing_secret: SecretStr | None = Field(
         None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret")
-    )
-    slack_client_id: str | None = Field(
-        None,
-        validation_alias=AliasChoices("SLACK_CLIENT_ID", "slack_client_id"),
-        description="The app's Client ID (Basic Information): with the secret, OAuth install for many "
-        "workspaces in HTTP mode instead of one SLACK_BOT_TOKEN.",
-    )
-    slack_client_secret: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "slack_client_secret")
-    )
-    slack_redirect_uri: str | None = Field(
-        None,
-        validation_alias=AliasChoices("SLACK_REDIRECT_URI", "slack_redirect_uri"),
-        description="The OAuth redirect URL, https://<host>/slack/oauth_redirect (it must be one of "
-        "the app's Redirect URLs); unset: the one the app's settings name.",
-    )
-    token_refresh_minutes: int = Field(
-        120, ge=1, le=720, description="Token rotation: refresh a bot token expiring within these minutes."
-    )
-    uninstall_retention_days: int = Field(
-        30, ge=0, le=3650, description="Days an uninstalled workspace's data is kept before it is deleted."
     )
     slack_api_url: str = Field(
         DEFAULT_SLACK_API_URL, validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url")
@@ -322,24 +302,6 @@ class Settings(WorkspaceSettings, TrackerSettings, BaseSettings):
                 "after level 2 (both count business days from the stall)"
             )
         return self
-
-    @model_validator(mode="after")
-    def _oauth_pair(self) -> Settings:
-        if self.slack_client_id and self.slack_client_secret is None:
-            raise ValueError(
-                "SLACK_CLIENT_SECRET is not set but SLACK_CLIENT_ID is: OAuth install needs both; copy "
-                "the Client Secret from Basic Information (or unset SLACK_CLIENT_ID for one SLACK_BOT_TOKEN)"
-            )
-        if self.slack_client_secret is not None and not self.slack_client_id:
-            raise ValueError(
-                "SLACK_CLIENT_ID is not set but SLACK_CLIENT_SECRET is: OAuth install needs both"
-            )
-        return self
-
-    @property
-    def oauth_enabled(self) -> bool:
-        """OAuth install for many workspaces (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET set)."""
-        return bool(self.slack_client_id and self.slack_client_secret is not None)
 
     @field_validator("log_level", mode="before")
     @classmethod
