@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import re
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -182,7 +181,3 @@ def workspace_row(rig: Rig, team: str) -> Workspace | None:
         if row is not None:
             s.expunge(row)
         return row
-
-
-def wait_a_moment() -> None:
-    time.sleep(0.05)

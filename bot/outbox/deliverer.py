@@ -180,6 +180,8 @@ class Deliverer:
         if self.installs is None:
             return _Voice(self.client, self.poster)
         token = self.installs.authorize(team_id).token
+        if token == self.client.token:  # one bot token: the deliverer's own client, as before
+            return _Voice(self.client, self.poster)
         voice = self._voices.get(token)
         if voice is None:
             client = self._clients.get(token)
