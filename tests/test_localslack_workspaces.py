@@ -58,9 +58,9 @@ def test_each_token_acts_in_its_own_workspace_and_a_crossed_call_is_refused(
     assert [m.text for m in fake.posts("C1OTHER")] == ["hello"]
 
 
-def test_oauth_code_exchange_rotation_and_expiry(fake: FakeSlack) -> None:
+def test_oauth_code_exchange_rotation_and_expiry(fake: FakeSlack, monkeypatch) -> None:
     now = [1_000_000.0]
-    fake.clock = lambda: now[0]
+    monkeypatch.setattr(fake, "clock", lambda: now[0])  # the local Slack is shared: put back after
     fake.oauth.rotation = True
     fake.add_workspace("T0SECOND", "Second")
     code = _authorize(fake, team="T0SECOND")

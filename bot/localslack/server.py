@@ -97,6 +97,9 @@ class LocalSlack(Workspaces, WebApi):
             # persistent faults: a function of the call (method, args) -> a Fault or None
             self.chaos: Callable[[str, dict[str, Any]], Fault | None] | None = None
             self._broken_channels: dict[tuple[str, str], str] = {}
+            # the wall clock again: a clock a test moved (token expiry) must not stamp the next
+            # test's messages in another year, where a lookup would not find them
+            self.clock = time.time
             self._reset_workspaces()
 
     # -- the directory -----------------------------------------------------------------------------
