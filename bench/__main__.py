@@ -1,5 +1,5 @@
 """python -m bench [BENCH ...] [--sqlite-only] [--quick]
-BENCH: latency, reads, scheduler, fanout, migration, trackers, export, soak, simulate (default: all)
+BENCH: latency, reads, scheduler, fanout, migration, trackers, tokens, export, soak, simulate (default: all)
 
 Runs each benchmark on SQLite and, when BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a
 PostgreSQL database to create scratch databases next to, on PostgreSQL too. Every figure is a ratio
@@ -12,7 +12,7 @@ import logging
 import sys
 import time
 
-from bench import export, fanout, latency, migration, reads, scheduler, simulate, soak, trackers
+from bench import export, fanout, latency, migration, reads, scheduler, simulate, soak, tokens, trackers
 from bench.harness import HEADER, Table, postgres_url
 
 BENCHES = {
@@ -22,6 +22,7 @@ BENCHES = {
     "fanout": fanout.run,
     "migration": migration.run,
     "trackers": trackers.run,
+    "tokens": tokens.run,
     "export": export.run,
     "soak": soak.run,
     "simulate": simulate.run,

@@ -1,12 +1,15 @@
-"""The tables of linked work (Jira, GitHub): what an initiative links to, and the comments
-Throughline leaves there. On `Base.metadata` like the others once this module is imported, which
-`storage.db` (every database) and the migrations' environment do."""
+"""The tables of what Throughline connects to: linked work (Jira, GitHub: what an initiative links
+to, and the comments Throughline leaves there) and slack_sdk's OAuth stores. On `Base.metadata`
+like the others once this module is imported, which `storage.db` (every database) and the
+migrations' environment do."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import sqlalchemy as sa
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, TeamId, UserId
@@ -78,3 +81,13 @@ class TrackerComment(Base):
     last_error: Mapped[str | None] = mapped_column(CleanString(300))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+# slack_sdk's OAuth stores (bot/core/installs.py) keep installations, bots and OAuth states in
+# these tables: slack_sdk builds them, on our metadata, so our migrations create and upgrade them
+# and the models == migrations test covers them
+SLACK_INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(
+    Base.metadata, "slack_installations"
+)
+SLACK_BOTS = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
+SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, "slack_oauth_states")

@@ -88,6 +88,11 @@ class Workspace(Base):
     settings: Mapped[dict[str, Any]] = mapped_column(default=json_default)
     next_request_number: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]
+    # the app was uninstalled (or its tokens revoked): nothing is sent to it; its data is purged
+    # after the retention window unless it is installed again first (bot/core/uninstall.py)
+    uninstalled_at: Mapped[datetime | None]
+    # the Enterprise Grid org the workspace belongs to (an org-wide install serves it)
+    enterprise_id: Mapped[str | None] = mapped_column(CleanString(32))
 
 
 class Person(Base):

@@ -321,3 +321,13 @@ def rig(settings: Settings, fake: FakeSlack, clock: FixedClock) -> Iterator[Rig]
     instance = Rig(settings, fake, clock)
     yield instance
     instance.close()
+
+
+@pytest.fixture
+def oauth_rig(fake: FakeSlack, database_url: str, clock: FixedClock) -> Iterator[Rig]:
+    """The app in OAuth mode (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET, no bot token): tests/oauth_rig.py."""
+    from tests.oauth_rig import start
+
+    instance = start(fake, database_url, clock)
+    yield instance
+    instance.close()

@@ -123,6 +123,11 @@ def test_the_http_manifest_sends_every_request_to_slack_events_and_turns_socket_
 def test_with_oauth_the_http_manifest_has_the_redirect_url() -> None:
     manifest = yaml.safe_load(manifest_command("--http", HOST + "/", "--oauth").stdout)
     assert manifest["oauth_config"]["redirect_urls"] == [HOST + "/slack/oauth_redirect"]
+    # distributed: told of uninstalls and revoked tokens, installable org-wide in Enterprise Grid
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert {"app_uninstalled", "tokens_revoked", "team_access_granted", "team_access_revoked"} <= set(events)
+    assert manifest["settings"]["org_deploy_enabled"] is True
+    assert set(events) <= _registered(r"app\.event\(\s*\"([a-z_]+)\"")
 
 
 def test_minimal_leaves_out_only_the_history_scopes() -> None:

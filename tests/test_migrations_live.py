@@ -211,6 +211,8 @@ def test_the_app_reads_and_writes_initiatives_between_the_steps_of_an_upgrade(
         "column prev_hash: Work",
         "column hash: Work",
         "uq_event_team_id_seq: Work",
+        "column uninstalled_at: Work",
+        "column enterprise_id: Work",
     ]
     assert schema_differences(database) == []
 

@@ -58,6 +58,15 @@ class SlackIdentity:
             self._auth = response
         return True
 
+    def whoami(self) -> dict[str, Any] | None:
+        """The auth.test answer, asked now if it was not yet; None while Slack does not answer."""
+        try:
+            if self.check():
+                return dict(self._auth.data) if hasattr(self._auth, "data") else dict(self._auth)
+        except SlackRefused as exc:
+            log.error("%s", exc)
+        return None
+
     def authorize(self, context: Any) -> AuthorizeResult | None:
         """bolt's authorize: the bot's identity, or None (bolt then shows the user its
         "cannot reach Slack" line) while Slack has not answered."""

@@ -19,6 +19,7 @@ from bot.app.readiness import SlackIdentity, SlackRefused
 from bot.app.tick import TickReport, tick
 from bot.core.clock import Clock, SystemClock
 from bot.core.config import ConfigError, Settings
+from bot.core.installs import Installs, OAuthInstalls
 from bot.core.services import Services, make_client
 from bot.outbox.deliverer import Deliverer
 from bot.outbox.pace import Pace
@@ -42,6 +43,8 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
         self.client = client or make_client(settings)
+        self.identity = SlackIdentity(self.client)
+        self.installs = self._installs()
         self.deliverer = Deliverer(
             self.db,
             make_client(settings, retry_rate_limits=False) if client is None else client,
@@ -50,22 +53,50 @@ class Runtime:
             lease=timedelta(seconds=settings.delivery_lease_seconds),
             pace=Pace(settings.slack_post_rate, settings.slack_post_burst),
             max_attempts=settings.delivery_max_attempts,
+            installs=self.installs,
         )
         self.worker = DeliveryWorker(self.deliverer)
         watch_commits(self.db, self.worker.kick)
         self.services = Services(
-            settings=settings, db=self.db, clock=self.clock, client=self.client, kick=self.worker.kick
+            settings=settings,
+            db=self.db,
+            clock=self.clock,
+            client=self.client,
+            kick=self.worker.kick,
+            installs=self.installs,
         )
         self._listener_executor = listener_executor
         self._scheduler: Any = None
-        self.identity = SlackIdentity(self.client)
         self._stopping = threading.Event()
+
+    def _installs(self) -> Installs:
+        """Who speaks for each workspace: each one's OAuth installation, or the one bot token."""
+        settings = self.settings
+        if settings.oauth_enabled:
+            assert settings.slack_client_id and settings.slack_client_secret is not None
+            return OAuthInstalls(
+                self.db,
+                self.client,
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret.get_secret_value(),
+                refresh_minutes=settings.token_refresh_minutes,
+                on_installed=self._installed,
+            )
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        return Installs(token, self.identity.whoami)
+
+    def _installed(self, team_id: str | None, enterprise_id: str | None, teams: list[str]) -> None:
+        """An install was saved: the workspace (or the org's) resumes where it left off."""
+        from bot.core import uninstall
+
+        with self.db.session() as session:
+            uninstall.installed(session, team_id, enterprise_id, self.clock.now())
 
     @cached_property
     def app(self) -> App:
         """The bolt app, built on first use. It asks Slack who the bot is (auth.test) once, and
         is built without the answer when Slack cannot be reached (see `wait_for_slack`)."""
-        if self.settings.slack_bot_token is not None:
+        if self.settings.slack_bot_token is not None and not self.installs.oauth:
             try:
                 self.identity.check()
             except SlackRefused as exc:
@@ -75,7 +106,7 @@ class Runtime:
     def wait_for_slack(self, say: Callable[[str], None]) -> None:
         """When Slack has not answered yet: say so in one line and keep asking, with backoff, in
         the background until it does (or the process stops)."""
-        if self.identity.ready:
+        if self.identity.ready or self.installs.oauth:
             return
         threading.Thread(
             target=self.identity.keep_trying, args=(self._stopping, say), name="slack-identity", daemon=True
@@ -84,7 +115,7 @@ class Runtime:
     def readiness(self) -> tuple[bool, dict[str, str]]:
         """Ready when Slack has answered auth.test and the database answers; else why not."""
         reasons: dict[str, str] = {}
-        if not self.identity.ready:
+        if not self.identity.ready and not self.installs.oauth:
             reasons["slack"] = self.identity.problem
         try:
             self.db.ping()
@@ -97,6 +128,11 @@ class Runtime:
         (a new URL from apps.connections.open each time)."""
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+        if self.installs.oauth:
+            raise ConfigError(
+                "SLACK_CLIENT_ID: OAuth install for many workspaces runs in HTTP mode; "
+                "use `throughline serve`"
+            )
         if self.settings.slack_app_token is None:
             raise ConfigError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token")
         return SocketModeHandler(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.checkins import jobs as checkin_passes
+from bot.core import uninstall
 from bot.core.services import Services
 from bot.dependencies import jobs as dependency_passes
 from bot.digest import jobs as digest_jobs
@@ -55,11 +56,18 @@ def housekeeping(services: Services, now: datetime) -> dict[str, int]:
     }
 
 
+def uninstalled(services: Services, now: datetime) -> dict[str, int]:
+    """Workspaces uninstalled longer than the retention window ago: every row of theirs deleted."""
+    retention = timedelta(days=services.settings.uninstall_retention_days)
+    return uninstall.purge_expired(services.db, now, retention)
+
+
 def steps() -> list[tuple[str, Step]]:
     """The passes of a tick, in order. Each runs in its own transactions; one failing does not
     stop the others."""
     return [
         ("housekeeping", housekeeping),
+        ("uninstalled", uninstalled),
         ("directory", checkin_passes.directory),
         ("checkins", checkin_passes.nudges),
         ("reminders", checkin_passes.reminders),

@@ -19,6 +19,7 @@ from bot.checkins.service import schedule
 from bot.checkins.service import tick as due
 from bot.core import people
 from bot.core.config import WorkspaceSettings
+from bot.core.installs import NotInstalled
 from bot.core.services import Services
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,13 @@ def directory(services: Services, now: datetime) -> dict[str, int]:
         zones_before = schedule.cached_zones(session, stale)
     refreshed = moved = 0
     for team_id, user_id in stale:
+        try:
+            client = services.client_for(team_id)
+        except NotInstalled:
+            continue  # no token speaks for that workspace: its people stay as they are
         with services.db.session() as session:
             # users.info runs before the session's first statement: no transaction waits on Slack
-            person = people.refresh(services.client, session, team_id, user_id, now)
+            person = people.refresh(client, session, team_id, user_id, now)
             refreshed += person.profile_fetched_at == now
             if person.tz != zones_before.get((team_id, user_id)):
                 settings = services.workspace(session, team_id)

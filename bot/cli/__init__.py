@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from bot.cli import audit, db, demo, digest, export, manifest, okr, outbox, serve, simulate
+from bot.cli import audit, db, demo, digest, export, manifest, okr, outbox, serve, simulate, workspace
 from bot.cli.command import friendly
 from bot.core.config import load_settings
 
@@ -56,6 +56,7 @@ cli.add_command(manifest.manifest)
 cli.add_command(audit.audit)
 cli.add_command(export.export)
 cli.add_command(simulate.simulate)
+cli.add_command(workspace.workspace)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from bot.cli.command import fail
 
 EVENTS_PATH = "/slack/events"  # bot.app.server.EVENTS_PATH; kept here so the CLI does not load the app
 OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
+ORG_EVENTS = ["team_access_granted", "team_access_revoked"]
 # Requested only so that, after a crash between Slack accepting a message and the outbox marking it
 # sent, the deliverer can look for it in the conversation before sending it again (docs/scopes.md).
 HISTORY_SCOPES = ("im:history", "channels:history", "groups:history")
@@ -66,6 +67,9 @@ def build(http: str | None = None, *, oauth: bool = False, minimal: bool = False
             command["url"] = url
         if oauth:
             data["oauth_config"]["redirect_urls"] = [http + OAUTH_REDIRECT_PATH]
+            # installable org-wide in an Enterprise Grid org, told which workspaces it may serve
+            settings["org_deploy_enabled"] = True
+            settings["event_subscriptions"]["bot_events"] += ORG_EVENTS
     return data
 
 

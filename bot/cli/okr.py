@@ -75,6 +75,17 @@ def okrs_posting_teams(session: Any) -> list[str]:
     return list(session.scalars(sa.select(Workspace.team_id).order_by(Workspace.id)))
 
 
+def _client_of(runtime: Any, team_id: str) -> Any:
+    """The client with `team_id`'s own token (the one authorize function); fails in one line if
+    that workspace has no installation."""
+    from bot.core.installs import NotInstalled
+
+    try:
+        return runtime.services.client_for(team_id)
+    except NotInstalled as exc:
+        fail(f"--team {team_id}: Throughline is {exc.reason} there; install it first (docs/distributing.md)")
+
+
 def _team_of(client: Any, known: list[str]) -> tuple[str, str | None]:
     """The bot token's workspace, and None. When Slack cannot be reached: the database's only
     workspace (on a fresh database, none: the file is still checked against itself) and why."""
@@ -126,9 +137,13 @@ def okr_import(ctx: click.Context, file: Path, dry_run: bool, team: str | None) 
         for error in exc.errors:
             click.echo(error, err=True)
         fail(f"{file.name}: nothing was imported", code=1)
-    settings.require(
-        "slack_bot_token", why="owners are checked against Slack (users.info, users.lookupByEmail)"
-    )
+    if settings.oauth_enabled:  # many workspaces: the one named, with its own installation's token
+        if team is None:
+            fail("--team is needed: with OAuth install Throughline serves several workspaces")
+    else:
+        settings.require(
+            "slack_bot_token", why="owners are checked against Slack (users.info, users.lookupByEmail)"
+        )
     runtime = Runtime(settings)
     try:
         runtime.prepare_database()
@@ -137,6 +152,7 @@ def okr_import(ctx: click.Context, file: Path, dry_run: bool, team: str | None) 
             team_id, no_slack = (
                 (team, None) if team else _team_of(runtime.client, okrs_posting_teams(session))
             )
+            client = _client_of(runtime, team_id)
             workspace = settings_for(session, team_id, settings.workspace_defaults())
             today = okrs_reading.today_in(workspace, now)
             patterns = workspace.okr_url_patterns
@@ -146,9 +162,7 @@ def okr_import(ctx: click.Context, file: Path, dry_run: bool, team: str | None) 
             local = okrs_plan.plan(
                 session, team_id, rows, {ref: ref for ref in references}, today, url_patterns=patterns
             )
-            owners, unchecked = (
-                _slack_users(runtime.client, references) if no_slack is None else ({}, no_slack)
-            )
+            owners, unchecked = _slack_users(client, references) if no_slack is None else ({}, no_slack)
             if unchecked is not None:
                 planned = local
             else:
@@ -198,6 +212,8 @@ def okr_export(ctx: click.Context, fmt: str, team: str | None) -> None:
     from storage.db import Database
 
     settings = settings_of(ctx)
+    if team is None and settings.oauth_enabled:
+        fail("--team is needed: with OAuth install Throughline serves several workspaces")
     if team is None:
         settings.require("slack_bot_token", why="without --team, the workspace is the bot token's")
         team = _bot_team(make_client(settings))

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from bot.cli.command import clock_at, friendly, settings_of
+from bot.cli.command import clock_at, fail, friendly, settings_of
 
 
 def wait_for_signal(stop: Callable[[], None]) -> threading.Event:
@@ -70,6 +70,11 @@ def run(ctx: click.Context, no_scheduler: bool) -> None:
     from bot.app.runtime import Runtime
 
     settings = settings_of(ctx)
+    if settings.oauth_enabled:
+        fail(
+            "SLACK_CLIENT_ID is set: OAuth install for many workspaces runs in HTTP mode; "
+            "use `throughline serve`"
+        )
     settings.require("slack_bot_token", why="the bot needs its token to talk to Slack")
     settings.require("slack_app_token", why="Socket Mode needs an app-level token")
     runtime = Runtime(settings)
@@ -100,7 +105,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_scheduler: 
     from bot.app.server import ThroughlineWSGI, make_server
 
     settings = settings_of(ctx)
-    settings.require("slack_bot_token", why="the bot needs its token to talk to Slack")
+    if not settings.oauth_enabled:  # OAuth: each workspace's token comes from its install
+        settings.require("slack_bot_token", why="the bot needs its token to talk to Slack")
     settings.require("slack_signing_secret", why="HTTP mode verifies every request's signature")
     runtime = Runtime(settings)
     runtime.prepare_database()

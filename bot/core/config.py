@@ -41,6 +41,7 @@ from pydantic_settings import (
 
 from bot.core import urlpattern
 from bot.core.calendar import Cadence, WorkCalendar, check_holidays, check_zone
+from bot.core.distribution import DistributionSettings
 from bot.core.integrations import TrackerSettings
 
 ENV_PREFIX = "THROUGHLINE_"
@@ -213,11 +214,11 @@ class WorkspaceSettings(BaseModel):
 _config_file: ContextVar[Path | None] = ContextVar("throughline_config_file", default=None)
 
 
-class Settings(WorkspaceSettings, TrackerSettings, BaseSettings):
+class Settings(WorkspaceSettings, TrackerSettings, DistributionSettings, BaseSettings):
     """The process's settings. Slack and database variables have their usual names; the rest are
     THROUGHLINE_<NAME>. A TOML file (THROUGHLINE_CONFIG, or ./throughline.toml) can hold any of
     them by field name; the environment wins over the file. The trackers' settings are in
-    bot.core.integrations."""
+    bot.core.integrations, the OAuth install's in bot.core.distribution."""
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -400,6 +401,9 @@ _ALIASES = {
     "slack_app_token": "SLACK_APP_TOKEN",
     "slack_signing_secret": "SLACK_SIGNING_SECRET",
     "slack_api_url": "SLACK_API_URL",
+    "slack_client_id": "SLACK_CLIENT_ID",
+    "slack_client_secret": "SLACK_CLIENT_SECRET",
+    "slack_redirect_uri": "SLACK_REDIRECT_URI",
     "database_url": "DATABASE_URL",
 }
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.clock import Clock
 from bot.core.config import Settings, WorkspaceSettings
+from bot.core.installs import Clients, Installs
 from bot.core.workspaces import settings_for
 from storage.db import Database
 
@@ -46,10 +47,20 @@ class Services:
     client: WebClient
     # wakes the delivery worker; the commit hook calls it, handlers rarely need to
     kick: Callable[[], None] = field(default=_no_kick)
+    # who speaks for each workspace (None: `client`, for every workspace, as in tests of one part)
+    installs: Installs | None = None
     defaults: WorkspaceSettings = field(init=False)
+    _clients: Clients = field(init=False)
 
     def __post_init__(self) -> None:
         self.defaults = self.settings.workspace_defaults()
+        self._clients = Clients(self.client)
+
+    def client_for(self, team_id: str) -> WebClient:
+        """The Web API client with `team_id`'s own token. Raises NotInstalled when it has none."""
+        if self.installs is None:
+            return self.client
+        return self._clients.get(self.installs.authorize(team_id).token)
 
     def workspace(self, session: Session, team_id: str) -> WorkspaceSettings:
         """The effective settings of a workspace: config defaults plus its saved overrides."""

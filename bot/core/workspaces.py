@@ -8,12 +8,22 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import InvalidFields
 from storage.db import insert_ignore
 from storage.models import Workspace
+
+
+def served(team_id: sa.ColumnElement[str] | InstrumentedAttribute[str]) -> sa.ColumnElement[bool]:
+    """SQL: the workspace of `team_id` is not uninstalled (the tick finds no due work in one that
+    is: its check-ins are not asked, nor missed, its stalls do not climb while nobody can be told)."""
+    return ~(
+        sa.select(Workspace.id)
+        .where(Workspace.team_id == team_id, Workspace.uninstalled_at.is_not(None))
+        .exists()
+    )
 
 
 def ensure_workspace(session: Session, team_id: str, now: datetime) -> Workspace:

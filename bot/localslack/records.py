@@ -7,6 +7,8 @@ from typing import Any
 
 from bot.localslack.blockkit import visible_text
 
+TEAM_ID = "T0FAKE"  # the local Slack's first workspace
+
 
 @dataclass
 class Call:
@@ -15,6 +17,7 @@ class Call:
     response: dict[str, Any]
     status: int
     at: float
+    token: str | None = None  # the token it was made with
 
     @property
     def ok(self) -> bool:
@@ -29,6 +32,7 @@ class User:
     email: str | None = None
     deleted: bool = False
     is_admin: bool = False
+    team: str = TEAM_ID
 
 
 @dataclass
@@ -37,6 +41,7 @@ class Channel:
     name: str
     archived: bool = False
     member: bool = True
+    team: str = TEAM_ID
 
 
 @dataclass

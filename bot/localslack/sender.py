@@ -56,11 +56,27 @@ class Reply:
 class SlackHTTP:
     """Sends signed Slack requests to the app at `app_url` (its /slack/events endpoint)."""
 
-    def __init__(self, app_url: str, signing_secret: str, fake: LocalSlack, team_id: str = TEAM_ID) -> None:
+    def __init__(
+        self,
+        app_url: str,
+        signing_secret: str,
+        fake: LocalSlack,
+        team_id: str = TEAM_ID,
+        enterprise_id: str | None = None,
+    ) -> None:
         self.app_url = app_url
         self.signing_secret = signing_secret
         self.fake = fake
         self.team_id = team_id
+        # a workspace of an Enterprise Grid org: its payloads name the enterprise too
+        self.enterprise_id = enterprise_id
+
+    def as_team(self, team_id: str, enterprise_id: str | None = None) -> SlackHTTP:
+        """The same app, as seen from another workspace (of the enterprise, when given)."""
+        return SlackHTTP(self.app_url, self.signing_secret, self.fake, team_id, enterprise_id)
+
+    def _enterprise(self) -> dict[str, Any]:
+        return {"enterprise": {"id": self.enterprise_id, "name": "Org"}} if self.enterprise_id else {}
 
     # -- raw -------------------------------------------------------------------------------------
 
@@ -127,6 +143,8 @@ class SlackHTTP:
             "response_url": self.last_response_url,
             "trigger_id": self.fake.new_trigger(),
         }
+        if self.enterprise_id:
+            fields["enterprise_id"] = self.enterprise_id
         return self.post_form(fields)
 
     def global_shortcut(self, callback_id: str, *, user: str) -> Reply:
@@ -136,6 +154,8 @@ class SlackHTTP:
                 "token": "deprecated",
                 "action_ts": f"{time.time():.6f}",
                 "team": {"id": self.team_id, "domain": "fake"},
+                **self._enterprise(),
+                **self._enterprise(),
                 "user": self._user(user),
                 "is_enterprise_install": False,
                 "callback_id": callback_id,
@@ -161,6 +181,8 @@ class SlackHTTP:
                 "token": "deprecated",
                 "action_ts": f"{time.time():.6f}",
                 "team": {"id": self.team_id, "domain": "fake"},
+                **self._enterprise(),
+                **self._enterprise(),
                 "user": self._user(user),
                 "channel": {"id": channel, "name": channel.lower()},
                 "is_enterprise_install": False,
@@ -202,6 +224,7 @@ class SlackHTTP:
             "type": "block_actions",
             "token": "deprecated",
             "team": {"id": self.team_id, "domain": "fake"},
+            **self._enterprise(),
             "user": self._user(user),
             "api_app_id": "A0FAKE",
             "trigger_id": self.fake.new_trigger(),
@@ -261,6 +284,7 @@ class SlackHTTP:
             "type": "view_submission",
             "token": "deprecated",
             "team": {"id": self.team_id, "domain": "fake"},
+            **self._enterprise(),
             "user": self._user(user),
             "api_app_id": "A0FAKE",
             "trigger_id": self.fake.new_trigger(),
@@ -274,6 +298,8 @@ class SlackHTTP:
             {
                 "type": "view_closed",
                 "team": {"id": self.team_id, "domain": "fake"},
+                **self._enterprise(),
+                **self._enterprise(),
                 "user": self._user(user),
                 "api_app_id": "A0FAKE",
                 "view": view,
@@ -295,6 +321,8 @@ class SlackHTTP:
                 "block_id": block_id,
                 "value": value,
                 "team": {"id": self.team_id, "domain": "fake"},
+                **self._enterprise(),
+                **self._enterprise(),
                 "view": view,
             }
         )
@@ -307,7 +335,8 @@ class SlackHTTP:
         retry_num: int | None = None,
         reason: str = "http_timeout",
     ) -> Reply:
-        body = {
+        bot = self.fake.workspaces.get(self.team_id)
+        body: dict[str, Any] = {
             "token": "deprecated",
             "team_id": self.team_id,
             "api_app_id": "A0FAKE",
@@ -315,8 +344,18 @@ class SlackHTTP:
             "type": "event_callback",
             "event_id": event_id or f"Ev{next(_ids):010d}",
             "event_time": int(time.time()),
-            "authorizations": [{"team_id": self.team_id, "user_id": "U0BOT", "is_bot": True}],
+            "authorizations": [
+                {
+                    "enterprise_id": self.enterprise_id,
+                    "team_id": self.team_id,
+                    "user_id": bot.bot_user_id if bot else "U0BOT",
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
         }
+        if self.enterprise_id:
+            body["enterprise_id"] = self.enterprise_id
         headers = {}
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": reason}

@@ -15,19 +15,20 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bot.localslack.blockkit import MESSAGE_BLOCK_LIMIT, BlockKitError, validate_blocks
-from bot.localslack.records import Call, Channel, Fault, Message, User
+from bot.localslack.records import TEAM_ID, Call, Channel, Fault, Message, User
 from bot.localslack.webapi import WebApi
+from bot.localslack.workspaces import Workspaces
 
 # the tokens this Slack accepts unless told others (it is no secret: it runs on loopback)
 BOT_TOKEN = "xoxb-fake-bot-token"  # noqa: S105
 APP_TOKEN = "xapp-fake-app-token"  # noqa: S105
-TEAM_ID = "T0FAKE"
+__all__ = ["APP_TOKEN", "BOT_TOKEN", "TEAM_ID", "LocalSlack"]
 
 # form fields Slack accepts as JSON strings
 _JSON_FIELDS = {"blocks", "attachments", "view", "metadata", "files", "options", "users"}
 
 
-class LocalSlack(WebApi):
+class LocalSlack(Workspaces, WebApi):
     """Start with `FakeSlack().start()`; `url` is the Web API base URL (SLACK_API_URL)."""
 
     def __init__(
@@ -96,6 +97,10 @@ class LocalSlack(WebApi):
             # persistent faults: a function of the call (method, args) -> a Fault or None
             self.chaos: Callable[[str, dict[str, Any]], Fault | None] | None = None
             self._broken_channels: dict[tuple[str, str], str] = {}
+            # the wall clock again: a clock a test moved (token expiry) must not stamp the next
+            # test's messages in another year, where a lookup would not find them
+            self.clock = time.time
+            self._reset_workspaces()
 
     # -- the directory -----------------------------------------------------------------------------
 
@@ -108,17 +113,25 @@ class LocalSlack(WebApi):
         email: str | None = None,
         deleted: bool = False,
         is_admin: bool = False,
+        team: str | None = None,
     ) -> User:
+        """A person, in the workspace `team` (the first one by default)."""
         with self._lock:
-            user = User(user_id, name or user_id.lower(), tz, email, deleted, is_admin)
+            user = User(user_id, name or user_id.lower(), tz, email, deleted, is_admin, team or self.team_id)
             self.users[user_id] = user
             return user
 
     def add_channel(
-        self, channel_id: str, name: str | None = None, *, archived: bool = False, member: bool = True
+        self,
+        channel_id: str,
+        name: str | None = None,
+        *,
+        archived: bool = False,
+        member: bool = True,
+        team: str | None = None,
     ) -> Channel:
         with self._lock:
-            channel = Channel(channel_id, name or channel_id.lower(), archived, member)
+            channel = Channel(channel_id, name or channel_id.lower(), archived, member, team or self.team_id)
             self.channels[channel_id] = channel
             return channel
 
@@ -231,15 +244,22 @@ class LocalSlack(WebApi):
 
     # -- the HTTP side -----------------------------------------------------------------------------
 
-    def _record(self, method: str, args: dict[str, Any], response: dict[str, Any], status: int) -> None:
+    def _record(
+        self,
+        method: str,
+        args: dict[str, Any],
+        response: dict[str, Any],
+        status: int,
+        token: str | None = None,
+    ) -> None:
         with self._changed:
-            self.calls.append(Call(method, args, response, status, time.time()))
+            self.calls.append(Call(method, args, response, status, time.time(), token))
             if response.get("error") in ("invalid_blocks", "invalid_arguments", "view_invalid"):
                 self.invalid.append((method, str(response.get("detail"))))
             self._changed.notify_all()
 
     def handle_api(
-        self, method: str, args: dict[str, Any], token: str | None
+        self, method: str, args: dict[str, Any], token: str | None, authorization: str = ""
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         if self.latency:
             time.sleep(self.latency)
@@ -252,7 +272,7 @@ class LocalSlack(WebApi):
             if fault is None and self.chaos is not None:
                 fault = self.chaos(method, args)
         if fault is not None and fault.after_store:
-            status, body, headers = self._answer(method, args, token)
+            status, body, headers = self._answer(method, args, token, authorization)
             if fault.sleep:
                 time.sleep(fault.sleep)
             if fault.drop:
@@ -271,23 +291,40 @@ class LocalSlack(WebApi):
                 "error": fault.error or ("ratelimited" if fault.status == 429 else "internal_error"),
             }
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-            self._record(method, args, body, fault.status)
+            self._record(method, args, body, fault.status, token)
             return fault.status, body, headers
         if self.limiter is not None:
             wait = self.limiter(method, args)
             if wait is not None:
                 body = {"ok": False, "error": "ratelimited"}
-                self._record(method, args, body, 429)
+                self._record(method, args, body, 429, token)
                 return 429, body, {"Retry-After": str(max(1, int(wait + 0.999)))}
-        return self._answer(method, args, token)
+        return self._answer(method, args, token, authorization)
+
+    def _refusal(
+        self, method: str, args: dict[str, Any], token: str | None, authorization: str
+    ) -> tuple[str | None, Any]:
+        """(the error Slack answers for this call's credentials, or None; the token's grant).
+
+        Every token acts in its own workspace (or, org-wide, its enterprise's): a call naming a
+        user or conversation of another is refused as Slack does, as if it did not exist."""
+        if method == "apps.connections.open":
+            return (None if token == self.app_token else "invalid_auth" if token else "not_authed"), None
+        if method == "oauth.v2.access":
+            return (None if self.client_credentials(authorization, args) else "invalid_client"), None
+        with self._lock:
+            grant, error = self._grant_for(token)
+            if grant is not None:
+                error = self.crossed_call(method, args, grant)
+        return error, grant
 
     def _answer(
-        self, method: str, args: dict[str, Any], token: str | None
+        self, method: str, args: dict[str, Any], token: str | None, authorization: str = ""
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        expected = self.app_token if method == "apps.connections.open" else self.bot_token
-        if token != expected:
-            body = {"ok": False, "error": "invalid_auth" if token else "not_authed"}
-            self._record(method, args, body, 200)
+        error, grant = self._refusal(method, args, token, authorization)
+        if error is not None:
+            body = {"ok": False, "error": error}
+            self._record(method, args, body, 200, token)
             return 200, body, {}
         handler = getattr(self, "api_" + method.replace(".", "_"), None)
         if handler is None:
@@ -295,12 +332,12 @@ class LocalSlack(WebApi):
         else:
             try:
                 with self._lock:
-                    body = handler(args)
+                    body = handler(args, grant) if method == "auth.test" else handler(args)
             except BlockKitError as exc:
                 body = {"ok": False, "error": "invalid_blocks", "detail": str(exc)}
             except KeyError as exc:
                 body = {"ok": False, "error": "invalid_arguments", "detail": f"missing {exc}"}
-        self._record(method, args, body, 200)
+        self._record(method, args, body, 200, token)
         return 200, body, {}
 
     def handle_response_url(self, token: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -401,17 +438,31 @@ def _make_handler(fake: LocalSlack) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _redirect(self, query: str) -> None:
+            try:
+                location = fake.authorize_redirect(query)
+            except ValueError as exc:
+                self._send(400, f"Slack could not install the app: {exc}")
+                return
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             parts = urlsplit(self.path)
             path = parts.path
             try:
-                if path.startswith("/api/"):
+                if path == "/oauth/v2/authorize":
+                    self._redirect(parts.query)
+                elif path.startswith("/api/"):
                     auth = self.headers.get("Authorization") or ""
                     args = _parse_args(self.headers.get("Content-Type") or "", raw, parts.query)
-                    token = auth.removeprefix("Bearer ").strip() or args.pop("token", None)
-                    status, body, headers = fake.handle_api(path[len("/api/") :], args, token)
+                    bearer = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
+                    token = bearer or args.pop("token", None)
+                    status, body, headers = fake.handle_api(path[len("/api/") :], args, token, auth)
                     self._send(status, body, headers)
                 elif path.startswith("/respond/"):
                     payload = json.loads(raw.decode("utf-8") or "{}")

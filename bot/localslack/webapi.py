@@ -73,18 +73,6 @@ class WebApi(ABC):
             raise BlockKitError("msg_too_long")
         validate_blocks(args.get("blocks"), MESSAGE_BLOCK_LIMIT)
 
-    def api_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "ok": True,
-            "url": "https://fake.slack.com/",
-            "team": "Fake Co",
-            "user": "throughline",
-            "team_id": self.team_id,
-            "user_id": BOT_USER,
-            "bot_id": "B0BOT",
-            "is_enterprise_install": False,
-        }
-
     def api_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         conversation, error = self._target(args["channel"])
         if error:
@@ -293,7 +281,7 @@ class WebApi(ABC):
     def _user_json(self, user: User) -> dict[str, Any]:
         return {
             "id": user.id,
-            "team_id": self.team_id,
+            "team_id": user.team,
             "name": user.name,
             "real_name": user.name.title(),
             "deleted": user.deleted,

@@ -123,11 +123,20 @@ def _fair_pick(condition: sa.ColumnElement[bool], batch: int, per_target: int) -
 
 
 def claim_due(
-    session: Session, now: datetime, *, lease: timedelta, batch: int, per_target: int = PER_TARGET
+    session: Session,
+    now: datetime,
+    *,
+    lease: timedelta,
+    batch: int,
+    per_target: int = PER_TARGET,
+    teams: frozenset[str] | None = None,
 ) -> list[Claim]:
-    """Claim up to `batch` due rows for `lease` (on the database's clock), fairly; in send order."""
+    """Claim up to `batch` due rows for `lease` (on the database's clock), fairly; in send order.
+    With `teams`, only rows of those workspaces (the ones this process has a token for)."""
     dialect = session.get_bind().dialect.name
     condition = _claimable(now, dialect)
+    if teams is not None:
+        condition = sa.and_(Outbox.team_id.in_(sorted(teams)), condition)
     picked = _fair_pick(condition, batch, per_target).subquery()
     # lock, in the fair order, the first `batch` candidates still claimable and not locked by
     # another replica's claim (PostgreSQL skips those; SQLite's one writer lock serialises claims)

@@ -40,6 +40,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.clock import Clock
 from bot.core.config import WorkspaceSettings
+from bot.core.installs import Clients, Installs, NotInstalled
 from bot.outbox.claims import PER_TARGET, Claim, claim_due, hold
 from bot.outbox.enqueue import METADATA_EVENT, NOTICE_PREFIX, UPDATE, UPLOAD
 from bot.outbox.lookup import LookupFailed, Lookups, Wanted, without_blind_retries
@@ -53,6 +54,14 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
 MAX_ATTEMPTS = 8  # for an error not known to pass: then the row is parked
+
+
+@dataclass(frozen=True)
+class _Voice:
+    """Who speaks for a row's workspace: its token's client, and the copy that posts."""
+
+    client: WebClient
+    poster: WebClient
 
 
 @dataclass
@@ -101,10 +110,15 @@ class Deliverer:
         max_attempts: int = MAX_ATTEMPTS,
         per_target: int = PER_TARGET,
         backoff: timedelta = timedelta(seconds=15),
+        installs: Installs | None = None,
     ) -> None:
         self.db = db
         self.client = client
         self.poster = without_blind_retries(client)
+        # each row is sent with its own workspace's token (without `installs`: `client`'s, for all)
+        self.installs = installs
+        self._clients = Clients(client)
+        self._voices: dict[str, _Voice] = {}
         self.clock = clock
         self.defaults = defaults
         self.batch = batch
@@ -134,18 +148,63 @@ class Deliverer:
 
     def _deliver_all(self, claims: list[Claim]) -> DeliveryReport:
         report = DeliveryReport()
-        lookups = Lookups(self.client)
-        lookups.plan(w for w in (self._wanted(c) for c in claims if c.recovering) if w is not None)
+        by_team: dict[str, list[Claim]] = {}
         for claim in claims:
-            self._deliver(claim, report, lookups)
+            by_team.setdefault(claim.team_id, []).append(claim)
+        voices: dict[str, _Voice | NotInstalled] = {}
+        for team_id in by_team:
+            try:
+                voices[team_id] = self._voice(team_id)
+            except NotInstalled as exc:
+                voices[team_id] = exc
+        lookups = {}
+        for team_id, voice in voices.items():
+            if isinstance(voice, _Voice):
+                lookups[team_id] = Lookups(voice.client)
+                lookups[team_id].plan(
+                    w for w in (self._wanted(c) for c in by_team[team_id] if c.recovering) if w is not None
+                )
+        for claim in claims:  # in the claim's fair order
+            voice = voices[claim.team_id]
+            if isinstance(voice, NotInstalled):
+                # never sent with another workspace's token; nobody to tell in a workspace without one
+                self._park(claim, voice.reason, tell=False)
+                report.parked += 1
+                report.errors.append(f"{claim.key}: {voice.reason}")
+                continue
+            self._deliver(claim, report, lookups[claim.team_id], voice)
         return report
+
+    def _voice(self, team_id: str) -> _Voice:
+        """The client speaking for `team_id` (raises NotInstalled when none does)."""
+        if self.installs is None:
+            return _Voice(self.client, self.poster)
+        token = self.installs.authorize(team_id).token
+        if token == self.client.token:  # one bot token: the deliverer's own client, as before
+            return _Voice(self.client, self.poster)
+        voice = self._voices.get(token)
+        if voice is None:
+            client = self._clients.get(token)
+            voice = _Voice(client, without_blind_retries(client))
+            if len(self._voices) >= self._clients.limit:
+                self._voices.clear()
+            self._voices[token] = voice
+        return voice
 
     # -- claiming ---------------------------------------------------------------------------------
 
     def _claim(self) -> list[Claim]:
+        teams = self.installs.serves() if self.installs is not None else None
+        if teams is not None and not teams:
+            return []  # a single token whose workspace Slack has not named yet
         with self.db.session() as session:
             return claim_due(
-                session, self.clock.now(), lease=self.lease, batch=self.batch, per_target=self.per_target
+                session,
+                self.clock.now(),
+                lease=self.lease,
+                batch=self.batch,
+                per_target=self.per_target,
+                teams=teams,
             )
 
     def _hold(self, claim: Claim) -> None:
@@ -156,9 +215,16 @@ class Deliverer:
 
     # -- sending ----------------------------------------------------------------------------------
 
-    def _deliver(self, claim: Claim, report: DeliveryReport, lookups: Lookups | None = None) -> None:
+    def _deliver(
+        self,
+        claim: Claim,
+        report: DeliveryReport,
+        lookups: Lookups | None = None,
+        voice: _Voice | None = None,
+    ) -> None:
+        voice = voice or _Voice(self.client, self.poster)
         try:
-            channel, ts = self._send_paced(claim, lookups or Lookups(self.client))
+            channel, ts = self._send_paced(claim, lookups or Lookups(voice.client), voice)
         except Lost:
             log.info("outbox %s: its claim ran out before the send; another deliverer has it", claim.key)
             report.lost += 1
@@ -198,26 +264,26 @@ class Deliverer:
         report.parked += 1
         report.errors.append(f"{claim.key}: {error} (parked after {claim.attempts} attempts)")
 
-    def _send_paced(self, claim: Claim, lookups: Lookups) -> tuple[str | None, str | None]:
+    def _send_paced(self, claim: Claim, lookups: Lookups, voice: _Voice) -> tuple[str | None, str | None]:
         """Send within the workspace's pace; a 429 pauses every sender for Retry-After and the same
         message is tried again after it (a few times, then it is rescheduled)."""
         for attempt in range(RATE_LIMIT_RETRIES + 1):
             self.pace.acquire()
             try:
-                return self._send(claim, lookups)
+                return self._send(claim, lookups, voice)
             except Retry as retry:
                 if retry.error != "ratelimited" or attempt == RATE_LIMIT_RETRIES:
                     raise
                 self.pace.pause((retry.after or timedelta(seconds=1)).total_seconds())
         raise AssertionError("unreachable")
 
-    def _send(self, claim: Claim, lookups: Lookups) -> tuple[str | None, str | None]:
+    def _send(self, claim: Claim, lookups: Lookups, voice: _Voice) -> tuple[str | None, str | None]:
         ref = self._reference(claim) if claim.ref_key else None
         if claim.method == UPDATE:  # an edit to the same text is harmless to repeat
             assert ref is not None
             self._hold(claim)
             try:
-                response = self.client.chat_update(
+                response = voice.client.chat_update(
                     channel=ref[0], ts=ref[1], text=claim.payload["text"], blocks=claim.payload.get("blocks")
                 )
             except SlackApiError as exc:
@@ -238,8 +304,8 @@ class Deliverer:
         self._hold(claim)
         try:
             if claim.method == UPLOAD:
-                return self._upload(claim, ref)
-            response = self.poster.chat_postMessage(
+                return self._upload(claim, ref, voice.poster)
+            response = voice.poster.chat_postMessage(
                 channel=claim.channel or "",
                 text=claim.payload["text"],
                 blocks=claim.payload.get("blocks"),
@@ -257,13 +323,15 @@ class Deliverer:
         except (SlackClientError, OSError, TimeoutError) as exc:
             raise Unknown(f"connection: {exc}") from None
 
-    def _upload(self, claim: Claim, ref: tuple[str, str] | None) -> tuple[str | None, str | None]:
+    def _upload(
+        self, claim: Claim, ref: tuple[str, str] | None, poster: WebClient
+    ) -> tuple[str | None, str | None]:
         payload = claim.payload
         channel = claim.channel
         if channel and channel[:1] in ("U", "W") and ref is None:
             # a file is shared into a conversation, not to a user: the DM's id (im:write)
-            channel = str(self.poster.conversations_open(users=channel)["channel"]["id"])
-        response = self.poster.files_upload_v2(
+            channel = str(poster.conversations_open(users=channel)["channel"]["id"])
+        response = poster.files_upload_v2(
             channel=channel,
             thread_ts=ref[1] if ref else None,
             content=base64.b64decode(payload["content"]),
@@ -364,7 +432,9 @@ class Deliverer:
             )
         log.warning("outbox %s: %s; retrying in %ss", claim.key, error, int(delay.total_seconds()))
 
-    def _park(self, claim: Claim, error: str, *, note: str = "", unconfirmed: bool = False) -> None:
+    def _park(
+        self, claim: Claim, error: str, *, note: str = "", unconfirmed: bool = False, tell: bool = True
+    ) -> None:
         now = self.clock.now()
         with self.db.session() as session:
             parked = session.execute(
@@ -378,7 +448,7 @@ class Deliverer:
                 )
                 .returning(Outbox.id)
             ).first()
-            if parked is not None and not claim.key.startswith(NOTICE_PREFIX):
+            if parked is not None and tell and not claim.key.startswith(NOTICE_PREFIX):
                 tell_admins(
                     session,
                     self.defaults,

@@ -12,7 +12,7 @@ from bot.escalation import handlers as escalation
 from bot.home import handlers as home
 from bot.intake import handlers as intake
 from bot.okrs import handlers as okrs
-from bot.slack import commands, deadline, errors
+from bot.slack import commands, deadline, errors, installs
 from bot.status import handlers as status
 from bot.trackers import handlers as trackers
 
@@ -29,6 +29,7 @@ def register_all(app: App, services: Services) -> None:
         intake,  # /request, shortcuts, triage
         status,  # the status card's buttons
         trackers,  # "Link work" and its modal (the webhooks come in beside /slack/events)
+        installs,  # OAuth mode: uninstalls, revoked tokens, an org's workspaces granted or revoked
     ]
     deadline.register(app)  # every Slack call made while answering: within Slack's 3 s
     for module in modules:

@@ -22,6 +22,7 @@ from bot.checkins.service.slots import away_note, close_before, close_pending, r
 from bot.core import history, people
 from bot.core.calendar import WorkCalendar, latest_slot, next_slot
 from bot.core.config import WorkspaceSettings
+from bot.core.workspaces import served
 from storage.db import insert_ignore, skip_locked
 from storage.models import Checkin, CheckinStatus, Initiative, InitiativeState, Person
 
@@ -36,6 +37,7 @@ def due_owners(session: Session, now: datetime, limit: int = OWNER_BATCH) -> lis
             Initiative.state == InitiativeState.ACTIVE,
             Initiative.next_checkin_at <= now,
             Initiative.owner_id.is_not(None),
+            served(Initiative.team_id),
         )
         .group_by(Initiative.team_id, Initiative.owner_id)
         .order_by(sa.func.min(Initiative.next_checkin_at))
@@ -159,6 +161,7 @@ def reminder_owners(session: Session, now: datetime, limit: int = OWNER_BATCH) -
             Checkin.status == CheckinStatus.PENDING,
             Checkin.reminder_due_at <= now,
             Checkin.reminded_at.is_(None),
+            served(Checkin.team_id),
         )
         .group_by(Checkin.team_id, Checkin.owner_id)
         .limit(limit)
@@ -196,6 +199,7 @@ def settle_reminders(
             Checkin.status == CheckinStatus.PENDING,
             Checkin.reminder_due_at <= now,
             Checkin.reminded_at.is_(None),
+            served(Checkin.team_id),
         )
         .order_by(Checkin.slot_at, Checkin.id)
     ).all()

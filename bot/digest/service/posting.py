@@ -63,5 +63,9 @@ def _snapshot_health(session: Session, team_id: str, now: datetime) -> None:
 
 
 def workspaces(session: Session) -> list[str]:
-    """Team ids of every workspace Throughline has met."""
-    return list(session.scalars(sa.select(Workspace.team_id).order_by(Workspace.id)))
+    """Team ids of every workspace Throughline has met and is still installed in."""
+    return list(
+        session.scalars(
+            sa.select(Workspace.team_id).where(Workspace.uninstalled_at.is_(None)).order_by(Workspace.id)
+        )
+    )

@@ -20,6 +20,7 @@ from bot.core.calendar import zone
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import Conflict, InvalidFields, NotFound
 from bot.core.text import clean
+from bot.core.workspaces import served
 from bot.escalation.models import (
     BATCH,
     HOW_LIMIT,
@@ -131,7 +132,7 @@ def claim_open_dependencies(
     PostgreSQL, so replicas share the work), with their providers and open escalations by id."""
     statement = (
         sa.select(Dependency)
-        .where(Dependency.state == DependencyState.OPEN, Dependency.id > after_id)
+        .where(Dependency.state == DependencyState.OPEN, Dependency.id > after_id, served(Dependency.team_id))
         .order_by(Dependency.id)
         .limit(BATCH)
     )
