@@ -218,3 +218,21 @@ def test_sent_comments_are_pruned_after_the_retention_period(
     assert len(rows(rig)) == 2
     report = rig.tick(MONDAY + timedelta(days=days, minutes=1))
     assert rows(rig) == [] and report.counts["housekeeping"]["backlinks_deleted"] == 2
+
+
+def test_a_rate_limit_waits_its_retry_after_however_often_it_comes(
+    rig: Rig, jira: LocalJira, github: LocalGitHub
+) -> None:
+    linked(rig, jira, github)
+    rig.tick(MONDAY)
+    answer(rig, "at_risk")
+    at = MONDAY
+    for _ in range(backlinks.MAX_ATTEMPTS + 2):  # more rate limits than unclear answers may come
+        jira.fail_next(429, {"errorMessages": ["Rate limit exceeded"]}, only="comment", Retry_After="30")
+        github.fail_next(429, {"message": "secondary rate limit"}, only="comment", Retry_After="30")
+        rig.tick(at)
+        assert [state for _, state, _ in rows(rig)] == ["pending", "pending"]
+        at += timedelta(seconds=31)
+    rig.tick(at)
+    assert [state for _, state, _ in rows(rig)] == ["sent", "sent"]
+    assert len(jira.comments_on("PAY-7")) == 1 and len(github.comments_on("acme/web", 1)) == 1

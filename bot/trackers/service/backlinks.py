@@ -111,7 +111,7 @@ def finish(session: Session, claimed: Claimed, outcome: Outcome, now: datetime) 
     row.claimed_until = None
     if outcome.kind == "sent":
         row.state, row.remote_id, row.sent_at, row.last_error = SENT, outcome.remote_id, now, None
-    elif outcome.kind == "refused" or row.attempts >= MAX_ATTEMPTS:
+    elif outcome.kind == "refused" or (outcome.kind == "unclear" and row.attempts >= MAX_ATTEMPTS):
         row.state, row.last_error = PARKED, (outcome.error or "gave up")[:300]
     else:
         wait = outcome.wait if outcome.kind == "retry" else 30 * 2 ** min(row.attempts, 8)
