@@ -41,6 +41,8 @@ def test_invisible_characters_are_dropped(typed: str, stored: str) -> None:
         "👍🏽\u200d",  # trailing ZWJ is dropped, the skin tone kept
         "می\u200cخواهم",  # ZWNJ between Persian letters
         "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f Scotland",  # a subdivision flag
+        "\u0dc1\u0dca\u200d\u0dbb\u0dd3 Lanka",  # Sinhala: a ZWJ after the virama (ශ්‍රී)
+        "\u0600\u0661\u0662 total",  # the Arabic number sign is seen
     ],
 )
 def test_joiners_that_do_visible_work_stay(kept: str) -> None:

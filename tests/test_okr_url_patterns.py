@@ -44,6 +44,10 @@ def settings(fake: FakeSlack, database_url: str) -> Settings:
         ("https://okr.example.com/*", "http://okr.example.com/o/1", False),
         ("https://okr.example.com/*", "https://okr.example.com:8443/o/1", False),
         ("https://okr.example.com/o.1", "https://okr.example.com/oX1", False),  # a dot is a dot
+        ("https://*.okr.example.com/**", "https://3627732462\\.okr.example.com/x", False),  # host 3627732462
+        ("https://okr.example.com/o/**", "https://okr.example.com/o/../admin", False),
+        ("https://okr.example.com/*", "https://okr.example.com:443/o/1", True),  # the default port
+        ("https://okr.example.com:443/*", "https://okr.example.com/o/1", True),
     ],
 )
 def test_patterns_match_scheme_host_and_path_as_parts(pattern: str, url: str, allowed: bool) -> None:

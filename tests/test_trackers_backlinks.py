@@ -11,12 +11,14 @@ import pytest
 import sqlalchemy as sa
 
 from bot.core.config import Settings
+from bot.core.workspaces import ensure_workspace
 from bot.intake.models import IntakeBlock
 from bot.localtrackers.github import LocalGitHub
 from bot.localtrackers.jira import LocalJira
+from bot.trackers import flows as tracker_flows
 from bot.trackers.service import backlinks, comments
 from storage.integrations import TrackerComment
-from storage.models import Initiative
+from storage.models import Initiative, Workspace
 from tests.checkin_support import local, nudges, seed
 from tests.conftest import Rig, make_settings
 from tests.slackfake import FakeSlack
@@ -101,7 +103,8 @@ def test_a_health_change_comments_on_each_linked_issue_but_not_milestones(
             + "\u201d"
         )
     where = f"Where it stands: /initiative {key} in Slack."
-    assert comment == f"Throughline: {key} {title} is now at risk.\n{where}"
+    assert comment.splitlines()[:2] == [f"Throughline: {key} {title} is now at risk.", where]
+    assert comment.splitlines()[2].startswith("Throughline ref: T0FAKE:backlink:")  # how it is found
     assert len(github.comments_on("acme/web", 1)) == 1
     assert [(ref, state) for ref, state, _ in rows(rig)] == [("PAY-7", "sent"), ("1", "sent")]  # no milestone
 
@@ -236,3 +239,75 @@ def test_a_rate_limit_waits_its_retry_after_however_often_it_comes(
     rig.tick(at)
     assert [state for _, state, _ in rows(rig)] == ["sent", "sent"]
     assert len(jira.comments_on("PAY-7")) == 1 and len(github.comments_on("acme/web", 1)) == 1
+
+
+def test_a_sender_whose_claim_ran_out_and_was_taken_over_does_not_post(
+    rig: Rig, jira: LocalJira, github: LocalGitHub
+) -> None:
+    linked(rig, jira, github)
+    rig.tick(MONDAY)
+    answer(rig, "at_risk")
+    with rig.db.session() as s:  # a slow replica claims the rows ...
+        slow = backlinks.claim(s, MONDAY)
+    rig.tick(MONDAY + backlinks.LEASE * 2)  # ... its lease runs out: another one sends them
+    assert [state for _, state, _ in rows(rig)] == ["sent", "sent"]
+    for row in slow:  # the slow one gets to its rows at last: they are not its any more
+        assert tracker_flows._send_backlink(rig.services, rig.services.settings, row) == backlinks.SENDING
+    assert len(jira.comments_on("PAY-7")) == 1 and len(github.comments_on("acme/web", 1)) == 1
+    assert [state for _, state, _ in rows(rig)] == ["sent", "sent"]
+
+
+def test_rate_limits_then_one_unclear_answer_do_not_park(
+    rig: Rig, jira: LocalJira, github: LocalGitHub
+) -> None:
+    linked(rig, jira, github)
+    rig.tick(MONDAY)
+    answer(rig, "at_risk")
+    at = MONDAY
+    for _ in range(backlinks.MAX_ATTEMPTS):
+        jira.fail_next(429, only="comment", Retry_After="30")
+        github.fail_next(
+            403, {"message": "You have exceeded a secondary rate limit."}, only="comment", Retry_After="30"
+        )
+        rig.tick(at)
+        at += timedelta(seconds=31)
+    jira.fail_next(500, only="comment")
+    github.fail_next(502, only="comment")
+    rig.tick(at)
+    assert [state for _, state, _ in rows(rig)] == ["pending", "pending"]
+    rig.tick(at + timedelta(hours=1))
+    assert [state for _, state, _ in rows(rig)] == ["sent", "sent"]
+    assert len(jira.comments_on("PAY-7")) == 1 and len(github.comments_on("acme/web", 1)) == 1
+
+
+def test_people_s_text_mentions_nobody_on_github(rig: Rig, github: LocalGitHub) -> None:
+    key = seed(rig.db, rig.services.defaults, owner="U0ALICE")
+    with rig.db.session() as s:
+        s.scalars(
+            sa.select(Initiative).where(Initiative.number == int(key[4:]))
+        ).one().title = "Ping @acme/everyone about #1 <!-- throughline:x -->"
+    github.add_issue("acme/web", "Throttle")
+    assert (
+        "Linked"
+        in rig.slack.command("/initiative", f"link {key} {GH}/acme/web/issues/1", user="U0ALICE").text
+    )
+    rig.tick(MONDAY)
+    answer(rig, "at_risk")
+    rig.tick(MONDAY)
+    (comment,) = github.comments_on("acme/web", 1)
+    assert "@acme" not in comment and "#1 " not in comment and "<!-- throughline:x" not in comment
+    assert "@\u200bacme/everyone" in comment and "&lt;!-- throughline:x" in comment
+
+
+def test_comments_of_a_workspace_that_uninstalled_wait(
+    rig: Rig, jira: LocalJira, github: LocalGitHub
+) -> None:
+    linked(rig, jira, github)
+    rig.tick(MONDAY)
+    answer(rig, "at_risk")
+    with rig.db.session() as s:
+        ensure_workspace(s, "T0FAKE", MONDAY)
+        s.scalars(sa.select(Workspace).where(Workspace.team_id == "T0FAKE")).one().uninstalled_at = MONDAY
+    rig.tick(MONDAY)
+    assert [state for _, state, _ in rows(rig)] == ["pending", "pending"]
+    assert jira.comments_on("PAY-7") == []

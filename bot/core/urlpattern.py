@@ -6,7 +6,9 @@
   nor `okr.example.com.evil.com`);
 - in the path a `*` stands for characters within one segment and `**` for any number of segments;
   a pattern ending in `/*` means anything under that path (what everyone means by it);
-- a link with a user name or password in it (`https://okr.example.com@evil.com/`) never matches;
+- a link with a user name or password in it (`https://okr.example.com@evil.com/`), a host with any
+  character but letters, digits, dots and hyphens (`https://1\\.okr.example.com/`, which browsers
+  open as host `1`), or a path with `.` or `..` segments never matches; `:443` is no port;
 - query and fragment are not compared.
 
 A whole-string shell match (`fnmatch`, as before) would let `https://okr.example.com*` match
@@ -20,6 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
+
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")  # letters, digits, dots, hyphens (IDNs as xn--)
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 class PatternError(ValueError):
@@ -41,9 +46,15 @@ class UrlPattern:
             return False
         if parts.scheme.lower() != self.scheme or parts.username is not None or parts.password is not None:
             return False
-        if not parts.hostname or not self.host.fullmatch(parts.hostname.lower()) or port != self.port:
-            return False
-        return bool(self.path.fullmatch(parts.path or "/"))
+        host = (parts.hostname or "").lower()
+        if port == _DEFAULT_PORTS[self.scheme]:
+            port = None  # https://host:443/ is https://host/
+        if not _HOST.fullmatch(host) or not self.host.fullmatch(host) or port != self.port:
+            return False  # a backslash, a space, an odd character: browsers read hosts differently
+        path = parts.path or "/"
+        if "\\" in path or any(seg in (".", "..") for seg in path.split("/")):
+            return False  # /o/../admin would be another page than it looks like
+        return bool(self.path.fullmatch(path))
 
 
 @lru_cache(maxsize=256)
@@ -64,7 +75,11 @@ def compile_pattern(pattern: str) -> UrlPattern:
     return UrlPattern(
         scheme=scheme.lower(),
         host=re.compile(_glob(host.lower(), stop=".")),
-        port=int(port_text) if colon else None,
+        port=None
+        if colon and int(port_text) == _DEFAULT_PORTS[scheme.lower()]
+        else int(port_text)
+        if colon
+        else None,
         path=re.compile(_path_regex("/" + path if slash else "/")),
     )
 
@@ -92,6 +107,6 @@ def _path_regex(path: str) -> str:
 
 def _glob(part: str, *, stop: str) -> str:
     """A shell glob of one part (`*` any run, `?` one character) as a regex whose wildcards never
-    match `stop` or `/`."""
-    other = "[^" + re.escape(stop + "/" if stop != "/" else "/") + "]"
+    match `stop` or `/`; in a host, only letters, digits and hyphens."""
+    other = "[a-z0-9-]" if stop == "." else "[^/]"
     return "".join(other + "*" if ch == "*" else other if ch == "?" else re.escape(ch) for ch in part)

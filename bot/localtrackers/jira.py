@@ -12,7 +12,7 @@ REST (https://developer.atlassian.com/cloud/jira/platform/rest/v3/):
 - Comments (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-comments/):
   `POST /rest/api/3/issue/{key}/comment` with an ADF `body` and optional entity `properties`
   answers 201 with the comment; `GET` the same path pages them (`startAt`, `maxResults` at most
-  100, `total`, `comments`), with their `properties` when `expand=properties`.
+  100, `total`, `comments`), without their properties (its `expand` takes only `renderedBody`).
 """
 
 from __future__ import annotations
@@ -248,10 +248,7 @@ class LocalJira(Loopback):
             return Answer(405, {"errorMessages": [f"{method} is not allowed here"], "errors": {}})
         start = max(0, int((query.get("startAt") or ["0"])[0]))
         size = max(1, min(int((query.get("maxResults") or ["100"])[0]), 100))
-        expand = "properties" in ",".join(query.get("expand", []))
-        page = [
-            {k: v for k, v in c.items() if expand or k != "properties"} for c in stored[start : start + size]
-        ]
+        page = [{k: v for k, v in c.items() if k != "properties"} for c in stored[start : start + size]]
         return Answer(200, {"startAt": start, "maxResults": size, "total": len(stored), "comments": page})
 
     def _search(self, query: dict[str, list[str]], wanted: set[str] | None) -> Answer:
