@@ -60,6 +60,14 @@ def linked(rig: Rig, jira: LocalJira, github: LocalGitHub) -> str:
     return key
 
 
+def queue_a_health_change(rig: Rig, jira: LocalJira, github: LocalGitHub, choice: str) -> str:
+    """`linked`, Monday's check-in, and Alice's answer: back-links queued, none sent yet."""
+    key = linked(rig, jira, github)
+    rig.tick(MONDAY)
+    answer(rig, choice)
+    return key
+
+
 def answer(rig: Rig, choice: str) -> None:
     message = nudges(rig.fake, "U0ALICE")[-1]
     rig.slack.block_action(find_action(message, f"checkin_{choice}"), user="U0ALICE", message=message)
@@ -91,9 +99,7 @@ def test_accepting_a_request_comments_once_on_its_linked_work(
 def test_a_health_change_comments_on_each_linked_issue_but_not_milestones(
     rig: Rig, jira: LocalJira, github: LocalGitHub
 ) -> None:
-    key = linked(rig, jira, github)
-    rig.tick(MONDAY)
-    answer(rig, "at_risk")
+    key = queue_a_health_change(rig, jira, github, "at_risk")
     rig.tick(MONDAY)
     (comment,) = jira.comments_on("PAY-7")
     with rig.db.session() as s:
@@ -112,9 +118,7 @@ def test_a_health_change_comments_on_each_linked_issue_but_not_milestones(
 def test_a_comment_stored_before_a_5xx_is_found_not_posted_again(
     rig: Rig, jira: LocalJira, github: LocalGitHub
 ) -> None:
-    linked(rig, jira, github)
-    rig.tick(MONDAY)
-    answer(rig, "blocked")
+    queue_a_health_change(rig, jira, github, "blocked")
     jira.fail_next(500, {"errorMessages": ["Internal server error"]}, after_store=True, only="comment")
     github.fail_next(502, {"message": "Bad gateway"}, after_store=True, only="comment")
     rig.tick(MONDAY)
@@ -130,9 +134,7 @@ def test_a_comment_stored_before_a_5xx_is_found_not_posted_again(
 def test_a_lookup_that_fails_posts_nothing_until_it_can_tell(
     rig: Rig, jira: LocalJira, github: LocalGitHub
 ) -> None:
-    linked(rig, jira, github)
-    rig.tick(MONDAY)
-    answer(rig, "blocked")
+    queue_a_health_change(rig, jira, github, "blocked")
     jira.fail_next(500, after_store=True, only="comment")  # the post: stored, answered 500
     github.fail_next(500, after_store=True, only="comment")
     rig.tick(MONDAY)
@@ -151,9 +153,7 @@ def test_a_lookup_that_fails_posts_nothing_until_it_can_tell(
 def test_an_item_gone_from_its_tracker_parks_its_comment(
     rig: Rig, jira: LocalJira, github: LocalGitHub
 ) -> None:
-    linked(rig, jira, github)
-    rig.tick(MONDAY)
-    answer(rig, "at_risk")
+    queue_a_health_change(rig, jira, github, "at_risk")
     jira.delete("PAY-7", notify=False)
     rig.tick(MONDAY)
     assert [(ref, state) for ref, state, _ in rows(rig)] == [("PAY-7", "parked"), ("1", "sent")]
@@ -161,9 +161,7 @@ def test_an_item_gone_from_its_tracker_parks_its_comment(
 
 @pytest.mark.parametrize("settings", [False], ids=["not-opted-in"], indirect=True)
 def test_without_opting_in_nothing_is_queued(rig: Rig, jira: LocalJira, github: LocalGitHub) -> None:
-    linked(rig, jira, github)
-    rig.tick(MONDAY)
-    answer(rig, "at_risk")
+    queue_a_health_change(rig, jira, github, "at_risk")
     rig.tick(MONDAY)
     assert rows(rig) == [] and jira.comments_on("PAY-7") == []
 
@@ -178,9 +176,7 @@ def test_an_admin_turns_back_links_on_for_the_workspace_from_the_home(
     rig.slack.submit_view(modal, modal_values(modal, tracker_backlinks="true"), user="U0ADMIN")
     rig.settle()
     assert "*Comment on linked Jira and GitHub work*\non" in blocks_text(rig.fake.home["U0ADMIN"])
-    linked(rig, jira, github)
-    rig.tick(MONDAY)
-    answer(rig, "at_risk")
+    queue_a_health_change(rig, jira, github, "at_risk")
     rig.tick(MONDAY)
     assert len(jira.comments_on("PAY-7")) == 1
 
@@ -188,9 +184,7 @@ def test_an_admin_turns_back_links_on_for_the_workspace_from_the_home(
 def test_a_replica_that_posted_and_died_before_recording_it_leaves_one_comment(
     rig: Rig, jira: LocalJira, github: LocalGitHub
 ) -> None:
-    linked(rig, jira, github)
-    rig.tick(MONDAY)
-    answer(rig, "blocked")
+    queue_a_health_change(rig, jira, github, "blocked")
     # a replica claims the rows, posts them, and dies before it records what it sent
     with rig.db.session() as s:
         claimed = backlinks.claim(s, MONDAY)
@@ -211,9 +205,7 @@ def test_a_replica_that_posted_and_died_before_recording_it_leaves_one_comment(
 def test_sent_comments_are_pruned_after_the_retention_period(
     rig: Rig, jira: LocalJira, github: LocalGitHub
 ) -> None:
-    linked(rig, jira, github)
-    rig.tick(MONDAY)
-    answer(rig, "at_risk")
+    queue_a_health_change(rig, jira, github, "at_risk")
     rig.tick(MONDAY)
     assert [state for _, state, _ in rows(rig)] == ["sent", "sent"]
     days = rig.services.settings.outbox_retention_days
@@ -226,9 +218,7 @@ def test_sent_comments_are_pruned_after_the_retention_period(
 def test_a_rate_limit_waits_its_retry_after_however_often_it_comes(
     rig: Rig, jira: LocalJira, github: LocalGitHub
 ) -> None:
-    linked(rig, jira, github)
-    rig.tick(MONDAY)
-    answer(rig, "at_risk")
+    queue_a_health_change(rig, jira, github, "at_risk")
     at = MONDAY
     for _ in range(backlinks.MAX_ATTEMPTS + 2):  # more rate limits than unclear answers may come
         jira.fail_next(429, {"errorMessages": ["Rate limit exceeded"]}, only="comment", Retry_After="30")
@@ -244,9 +234,7 @@ def test_a_rate_limit_waits_its_retry_after_however_often_it_comes(
 def test_a_sender_whose_claim_ran_out_and_was_taken_over_does_not_post(
     rig: Rig, jira: LocalJira, github: LocalGitHub
 ) -> None:
-    linked(rig, jira, github)
-    rig.tick(MONDAY)
-    answer(rig, "at_risk")
+    queue_a_health_change(rig, jira, github, "at_risk")
     with rig.db.session() as s:  # a slow replica claims the rows ...
         slow = backlinks.claim(s, MONDAY)
     rig.tick(MONDAY + backlinks.LEASE * 2)  # ... its lease runs out: another one sends them
@@ -260,9 +248,7 @@ def test_a_sender_whose_claim_ran_out_and_was_taken_over_does_not_post(
 def test_rate_limits_then_one_unclear_answer_do_not_park(
     rig: Rig, jira: LocalJira, github: LocalGitHub
 ) -> None:
-    linked(rig, jira, github)
-    rig.tick(MONDAY)
-    answer(rig, "at_risk")
+    queue_a_health_change(rig, jira, github, "at_risk")
     at = MONDAY
     for _ in range(backlinks.MAX_ATTEMPTS):
         jira.fail_next(429, only="comment", Retry_After="30")
@@ -302,9 +288,7 @@ def test_people_s_text_mentions_nobody_on_github(rig: Rig, github: LocalGitHub) 
 def test_comments_of_a_workspace_that_uninstalled_wait(
     rig: Rig, jira: LocalJira, github: LocalGitHub
 ) -> None:
-    linked(rig, jira, github)
-    rig.tick(MONDAY)
-    answer(rig, "at_risk")
+    queue_a_health_change(rig, jira, github, "at_risk")
     with rig.db.session() as s:
         ensure_workspace(s, "T0FAKE", MONDAY)
         s.scalars(sa.select(Workspace).where(Workspace.team_id == "T0FAKE")).one().uninstalled_at = MONDAY

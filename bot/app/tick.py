@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from bot.checkins import jobs as checkin_passes
 from bot.core import uninstall
 from bot.core.services import Services
@@ -32,22 +34,12 @@ def housekeeping(services: Services, now: datetime) -> dict[str, int]:
     """Forget what is kept only for a while: Slack deliveries past their retry horizon, and sent
     messages and back-link comments past the outbox's retention period, in batches of short
     transactions."""
-    forgotten = 0
-    for _ in range(prune.MAX_BATCHES):
-        with services.db.session() as session:
-            batch = redelivery.forget_old(session, now, limit=prune.BATCH)
-        forgotten += batch
-        if batch < prune.BATCH:
-            break
     retention = timedelta(days=services.settings.outbox_retention_days)
+    forgotten = _in_batches(services, lambda session: redelivery.forget_old(session, now, limit=prune.BATCH))
     pruned = prune.prune_sent(services.db, now, retention)
-    comments = 0
-    for _ in range(prune.MAX_BATCHES):
-        with services.db.session() as session:
-            batch = tracker_backlinks.prune_sent(session, now - retention, limit=prune.BATCH)
-        comments += batch
-        if batch < prune.BATCH:
-            break
+    comments = _in_batches(
+        services, lambda session: tracker_backlinks.prune_sent(session, now - retention, limit=prune.BATCH)
+    )
     return {
         "forgotten_requests": forgotten,
         "outbox_deleted": pruned.deleted,
@@ -60,6 +52,19 @@ def uninstalled(services: Services, now: datetime) -> dict[str, int]:
     """Workspaces uninstalled longer than the retention window ago: every row of theirs deleted."""
     retention = timedelta(days=services.settings.uninstall_retention_days)
     return uninstall.purge_expired(services.db, now, retention)
+
+
+def _in_batches(services: Services, delete: Callable[[Session], int]) -> int:
+    """Run `delete` (at most prune.BATCH rows a call), each call its own transaction, until it
+    deletes less than a batch or prune.MAX_BATCHES calls ran; how many rows went."""
+    total = 0
+    for _ in range(prune.MAX_BATCHES):
+        with services.db.session() as session:
+            batch = delete(session)
+        total += batch
+        if batch < prune.BATCH:
+            break
+    return total
 
 
 def steps() -> list[tuple[str, Step]]:

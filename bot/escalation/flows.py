@@ -334,9 +334,18 @@ def reevaluate_provider(
     if not found:
         return {}
     counts: Counter[str] = Counter()
+    linked = linked_facts(session, provider.team_id, [provider.id]).get(provider.id, [])  # once, for all
     for dependency in found:
         counts.update(
-            apply(session, dependency, provider, open_escalations.get(dependency.id), settings, now)
+            apply(
+                session,
+                dependency,
+                provider,
+                open_escalations.get(dependency.id),
+                settings,
+                now,
+                linked=linked,
+            )
         )
     return dict(counts)
 

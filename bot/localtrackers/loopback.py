@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,8 +32,8 @@ class Answer:
     only: str = ""  # a fault: for the next request whose path contains this
 
 
-class Loopback:
-    """Subclasses answer `route(method, path, query, headers) -> Answer`."""
+class Loopback(ABC):
+    """Subclasses answer `route(method, path, query, headers, body) -> Answer`."""
 
     name = "loopback"
 
@@ -94,10 +95,11 @@ class Loopback:
             answer = self.route(method, parts.path, query, headers, body)
         return fault if fault is not None else answer
 
+    @abstractmethod
     def route(
         self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes = b""
     ) -> Answer:
-        raise NotImplementedError
+        """The answer to one request (the faults aside)."""
 
 
 def _handler(owner: Loopback) -> type[BaseHTTPRequestHandler]:

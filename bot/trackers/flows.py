@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.core.config import WorkspaceSettings
 from bot.core.errors import Invalid, NotFound
 from bot.core.integrations import TrackerSettings
+from bot.core.mrkdwn import truncate
 from bot.core.services import Services
 from bot.trackers.models import (
     TRACKER_NAMES,
@@ -93,7 +94,7 @@ def read_links(services: Services, text: str, *, field: str) -> list[Item]:
         try:
             refs.append(urls.parse(line, settings))
         except Invalid as exc:
-            raise Invalid(f"{_short(line)}: {exc.message}", field) from None
+            raise Invalid(f"{truncate(line, 60)}: {exc.message}", field) from None
     if not refs:
         return []
     with ThreadPoolExecutor(max_workers=len(refs), thread_name_prefix="link-check") as pool:
@@ -103,7 +104,7 @@ def read_links(services: Services, text: str, *, field: str) -> list[Item]:
             try:
                 items.append(future.result())
             except Invalid as exc:
-                raise Invalid(f"{_short(line)}: {exc.message}", field) from None
+                raise Invalid(f"{truncate(line, 60)}: {exc.message}", field) from None
     return items
 
 
@@ -122,10 +123,6 @@ def attach(
 
 def reconcile_every(settings: TrackerSettings) -> timedelta:
     return timedelta(minutes=settings.tracker_reconcile_minutes)
-
-
-def _short(line: str) -> str:
-    return line if len(line) <= 60 else line[:59] + "…"
 
 
 def _every(services: Services) -> timedelta:

@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.trackers.models import Kind, Ref, Tracker
+from bot.trackers.models import Kind, Ref
 from bot.trackers.service.comments import Outcome
+from bot.trackers.service.links import ref_of
 from storage.db import insert_ignore
 from storage.integrations import TrackerComment, TrackerLink
 from storage.models import Initiative, Workspace
@@ -100,7 +101,7 @@ def claim(session: Session, now: datetime, limit: int = BATCH) -> list[Claimed]:
                 row.id,
                 row.team_id,
                 row.key,
-                Ref(Tracker(row.tracker), Kind(row.kind), row.site, row.ref),
+                ref_of(row),
                 row.body,
                 attempted=row.attempts > 0,
                 until=until,

@@ -11,7 +11,6 @@ is defused on GitHub: `@` and `#` cannot mention anyone or link an issue, `<` op
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import logging
@@ -24,6 +23,7 @@ from urllib.parse import quote
 
 from bot.core.integrations import TrackerSettings
 from bot.trackers.models import Ref, Tracker
+from bot.trackers.service.remote import auth_headers
 
 log = logging.getLogger(__name__)
 PROPERTY = "throughline"  # the Jira comment property holding the marker
@@ -125,26 +125,12 @@ def _last_line(doc: Any) -> str:
     return "".join(str(n.get("text") or "") for n in blocks[-1].get("content") or [] if isinstance(n, dict))
 
 
-def _headers(settings: TrackerSettings, ref: Ref) -> dict[str, str]:
-    if ref.tracker is Tracker.GITHUB:
-        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
-        if settings.github_token:
-            headers["Authorization"] = f"Bearer {settings.github_token.get_secret_value()}"
-        return headers
-    email = settings.jira_email or ""
-    token = settings.jira_api_token.get_secret_value() if settings.jira_api_token else ""
-    return {
-        "Authorization": "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode(),
-        "Accept": "application/json",
-    }
-
-
 def _request(
     settings: TrackerSettings, ref: Ref, method: str, url: str, payload: dict[str, Any] | None
 ) -> tuple[int, dict[str, str], Any]:
     """(status, headers in lower case, JSON body or None); status 0: no answer (it may have arrived)."""
     data = json.dumps(payload).encode() if payload is not None else None
-    headers = {**_headers(settings, ref), "User-Agent": "Throughline"}
+    headers = {**auth_headers(settings, ref.tracker), "User-Agent": "Throughline"}
     if data is not None:
         headers["Content-Type"] = "application/json"
     request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310

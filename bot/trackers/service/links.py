@@ -15,11 +15,16 @@ from bot.core.errors import Conflict
 from bot.initiatives.service import find_initiative, initiative_subject
 from bot.trackers.models import CARD_LINK_LIMIT, Item, Kind, LinkLine, Ref, Tracker
 from storage.db import insert_ignore
-from storage.integrations import TrackerLink
+from storage.integrations import TrackerComment, TrackerLink
 from storage.models import OPEN_STATES, Initiative, SeenRequest
 
 _SHOWN = ("title", "status", "done", "missing", "assignee", "done_count", "total_count")
 _PROGRESS = ("status", "done", "missing", "done_count", "total_count")  # movement, for stalls
+
+
+def ref_of(row: TrackerLink | TrackerComment) -> Ref:
+    """Where a stored link (or a comment queued on one) points."""
+    return Ref(Tracker(row.tracker), Kind(row.kind), row.site, row.ref)
 
 
 def initiative_to_link(
@@ -180,7 +185,7 @@ def card_lines(session: Session, team_id: str, initiative_id: int) -> tuple[list
     ).all()
     lines = [
         LinkLine(
-            Ref(Tracker(r.tracker), Kind(r.kind), r.site, r.ref),
+            ref_of(r),
             r.url,
             r.title,
             r.status,
@@ -209,11 +214,8 @@ def claim_due(session: Session, now: datetime, limit: int, every: timedelta) -> 
     refs: dict[tuple[str, str, str, bool], Ref] = {}
     for row in rows:
         row.next_check_at = now + every
-        kind = Kind(row.kind)
-        refs.setdefault(
-            (row.tracker, row.site, row.ref, kind is Kind.MILESTONE),
-            Ref(Tracker(row.tracker), kind, row.site, row.ref),
-        )
+        ref = ref_of(row)
+        refs.setdefault((row.tracker, row.site, row.ref, ref.kind is Kind.MILESTONE), ref)
     return list(refs.values())
 
 

@@ -40,6 +40,19 @@ EPIC_PAGES = 50  # 5,000 children at most are counted
 DEFAULT_WAIT = 60.0  # seconds, when a 429 says not how long
 
 
+def auth_headers(settings: TrackerSettings, tracker: Tracker) -> dict[str, str]:
+    """The headers every request to `tracker` carries: its credentials and the API version."""
+    if tracker is Tracker.GITHUB:
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+        if settings.github_token:
+            headers["Authorization"] = f"Bearer {settings.github_token.get_secret_value()}"
+        return headers
+    email = settings.jira_email or ""
+    token = settings.jira_api_token.get_secret_value() if settings.jira_api_token else ""
+    basic = base64.b64encode(f"{email}:{token}".encode()).decode()
+    return {"Authorization": f"Basic {basic}", "Accept": "application/json"}
+
+
 class TrackerRefused(TrackerUnreachable):
     """The tracker refused Throughline's credentials: an admin has to fix a setting."""
 
@@ -75,10 +88,7 @@ class Remote:
     # -- Jira ------------------------------------------------------------------------------------
 
     def _jira_headers(self) -> dict[str, str]:
-        email = self.settings.jira_email or ""
-        token = self.settings.jira_api_token.get_secret_value() if self.settings.jira_api_token else ""
-        basic = base64.b64encode(f"{email}:{token}".encode()).decode()
-        return {"Authorization": f"Basic {basic}", "Accept": "application/json"}
+        return auth_headers(self.settings, Tracker.JIRA)
 
     def _jira(self, ref: Ref) -> Item:
         fields = "summary,status,assignee,issuetype,parent,updated"
@@ -117,9 +127,7 @@ class Remote:
         ):
             raise RateLimited(ref.site, max(1.0, self.github_reset - self.now.timestamp()))
         segment = {Kind.PULL: "pulls", Kind.MILESTONE: "milestones"}.get(ref.kind, "issues")
-        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
-        if self.settings.github_token:
-            headers["Authorization"] = f"Bearer {self.settings.github_token.get_secret_value()}"
+        headers = auth_headers(self.settings, Tracker.GITHUB)
         url = f"{self.settings.github_api_url}/repos/{ref.site}/{segment}/{ref.ref}"
         body = self._get(ref, url, headers)
         return reading.github_item(ref.site, body, ref.kind)

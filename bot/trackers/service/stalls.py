@@ -8,7 +8,8 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.trackers.models import Kind, LinkedFact, Ref, Tracker
+from bot.trackers.models import LinkedFact
+from bot.trackers.service.links import ref_of
 from storage.integrations import TrackerLink
 
 
@@ -32,7 +33,7 @@ def linked_facts(
         .order_by(TrackerLink.initiative_id, TrackerLink.id)
     )
     for row in rows:
-        ref = Ref(Tracker(row.tracker), Kind(row.kind), row.site, row.ref)
+        ref = ref_of(row)
         found[row.initiative_id].append(
             LinkedFact(
                 label=ref.label,
